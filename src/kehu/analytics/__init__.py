@@ -1,0 +1,1 @@
+"""Pure analytics over Ibis tables: no I/O, no globals."""

@@ -1,0 +1,114 @@
+"""The small shared base of every classifier.
+
+A classifier works on the per-customer feature table (the RFM contract plus the
+columns of :func:`kehu.analytics.features.customer_features`).  Like a
+scikit-learn estimator it keeps its parameters from ``__init__`` untouched,
+learns data-driven thresholds in :meth:`fit` (trailing-underscore attributes),
+and adds its column(s) in :meth:`transform` as Ibis expressions, so the work
+stays in the engine.  :meth:`explain` says, for one customer's row, which
+inputs and thresholds gave the class; :meth:`record` is what a run keeps.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Self
+
+import ibis.expr.types as ir
+
+from kehu.analytics.schema import require_columns
+from kehu.exceptions import NotFittedError
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one customer has their class under one classifier."""
+
+    classifier: str
+    version: str
+    customer_id: str
+    label: Any
+    inputs: dict[str, Any]
+    thresholds: dict[str, Any]
+    reason: str
+    reason_zh: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Classifier:
+    """Base class; subclasses set the class attributes and implement the hooks."""
+
+    #: name of the classifier and of its main output column
+    name: ClassVar[str]
+    #: rule version, bumped whenever the rule itself changes
+    version: ClassVar[str]
+    #: per-customer columns it reads
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: columns it adds (the main column first)
+    outputs: ClassVar[tuple[str, ...]] = ()
+    #: Chinese display names of the output values (English value -> Chinese)
+    labels_zh: ClassVar[dict[str, str]] = {}
+
+    # --- the estimator protocol -------------------------------------------------
+    def fit(self, customers: ir.Table) -> Self:
+        require_columns(customers, self.requires, f"{self.name} input")
+        self._fit(customers)
+        self.fitted_ = True
+        return self
+
+    def transform(self, customers: ir.Table) -> ir.Table:
+        self._check_fitted()
+        require_columns(customers, self.requires, f"{self.name} input")
+        return self._transform(customers)
+
+    def fit_transform(self, customers: ir.Table) -> ir.Table:
+        return self.fit(customers).transform(customers)
+
+    def explain(self, row: Mapping[str, Any]) -> Explanation:
+        """Explain the class of one customer from their transformed row."""
+        self._check_fitted()
+        return self._explain(row)
+
+    # --- parameters and run records ----------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        sig = inspect.signature(type(self).__init__)
+        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
+
+    def thresholds(self) -> dict[str, Any]:
+        """The fitted, data-driven values the rule used (JSON-serialisable)."""
+        self._check_fitted()
+        return {}
+
+    def record(self) -> dict[str, Any]:
+        """What a classification run keeps about this classifier."""
+        return {
+            "classifier": self.name,
+            "version": self.version,
+            "params": self.get_params(),
+            "thresholds": self.thresholds(),
+        }
+
+    # --- hooks ------------------------------------------------------------------------
+    def _fit(self, customers: ir.Table) -> None:  # pragma: no cover - optional hook
+        """Learn data-driven thresholds; rules with fixed thresholds need nothing."""
+
+    def _transform(self, customers: ir.Table) -> ir.Table:
+        raise NotImplementedError
+
+    def _explain(self, row: Mapping[str, Any]) -> Explanation:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit(customers) first"
+            )
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
