@@ -1,0 +1,64 @@
+"""The ``kehu`` command: a thin shell over :mod:`kehu.services`.
+
+Expected errors (:class:`~kehu.exceptions.KehuError`) print one clear line and
+exit with status 1; usage errors exit with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from rich.text import Text
+
+from kehu.cli import analyze, demo, runs
+from kehu.exceptions import KehuError
+
+app = typer.Typer(
+    name="kehu",
+    help=(
+        "kehu 客户分类管理: classify customers from order exports and explain the classes.\n\n"
+        "Example:\n\n"
+        "  kehu analyze orders.xlsx --customers 客户.csv --out out/\n\n"
+        "  kehu demo --out demo/"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+analyze.register(app)
+demo.register(app)
+app.add_typer(runs.app, name="runs")
+app.command("explain")(runs.explain_cmd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI and return the exit status, turning expected errors into one line."""
+    from kehu.cli.common import console
+
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="kehu")
+    except KehuError as exc:
+        # plain Text: messages may contain [brackets] that are not markup
+        console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        return 1
+    except click.exceptions.Abort:
+        console.print("aborted")
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,321 @@
+"""The analyst's job as use cases: import, classify, understand, report.
+
+``classify_files`` is what ``kehu classify`` (and the benchmarks) run: import,
+per-customer features and the rule classifiers, one table out.  ``analyze``
+does the whole job: it also clusters, keeps the run, compares it with the run
+``compare_days`` earlier, profiles every class, and writes the tables and the
+report.  Both take typed :class:`~kehu.config.Settings`; neither prints —
+progress goes to the optional ``on_step`` callback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from kehu.analytics import classify as clf
+from kehu.analytics.features import customer_features
+from kehu.analytics.rfm import default_as_of
+from kehu.atomic import atomic_path
+from kehu.config import Settings
+from kehu.exceptions import ConfigError, SchemaError
+from kehu.services.runs import RunStore, run_id_for
+from kehu.warehouse import ImportOptions, ImportResult, connect, import_orders
+
+StepCallback = Callable[[str], None]
+PathArg = str | Path | Sequence[str | Path]
+
+#: the class columns that get a profile, in report order
+PROFILED = (
+    "rfm8",
+    "segment",
+    "lifecycle",
+    "freq_tier",
+    "spend_tier",
+    "abc",
+    "cluster_label",
+    "custom_segment",
+)
+
+#: the steps of ``analyze``, for progress bars
+ANALYZE_STEPS = ("import", "classify", "compare", "understand", "write")
+
+
+@dataclass
+class Classified:
+    """A classified customer table and what produced it."""
+
+    table: ir.Table
+    classifiers: list[clf.Classifier]
+    imported: ImportResult
+    as_of: dt.date
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def import_options(settings: Settings, mapping: Sequence[str] = ()) -> ImportOptions:
+    """Importer options from the config's ``import`` section plus ``--map`` strings."""
+    section = dict(settings.import_)
+    file_map = section.pop("map", {}) or {}
+    if not isinstance(file_map, dict):
+        raise ConfigError("import.map must be a mapping of canonical name -> source header")
+    try:
+        options = ImportOptions(mapping=dict(file_map), **section)
+    except TypeError as exc:
+        raise ConfigError(f"import: {exc}") from None
+    if mapping:
+        extra = ImportOptions.from_strings(list(mapping)).mapping
+        options = ImportOptions(**{**options.__dict__, "mapping": {**options.mapping, **extra}})
+    return options
+
+
+def load(
+    paths: PathArg,
+    *,
+    settings: Settings,
+    customers: PathArg | None = None,
+    products: PathArg | None = None,
+    mapping: Sequence[str] = (),
+    db: str | Path | None = None,
+    materialize: bool = True,
+) -> ImportResult:
+    """Import order, customer and product files into DuckDB."""
+    con = connect(db)
+    return import_orders(
+        paths,
+        con=con,
+        options=import_options(settings, mapping),
+        customers=customers,
+        products=products,
+        materialize=materialize,
+    )
+
+
+def classifier_params(settings: Settings) -> dict[str, dict[str, Any]]:
+    params = {name: dict(p) for name, p in settings.classifiers.items()}
+    if settings.segments:
+        params.setdefault("custom", {})["segments"] = dict(settings.segments)
+    if "cluster" in clf.CLASSIFIERS:
+        params.setdefault("cluster", {}).setdefault("lang", settings.lang)
+    unknown = sorted(set(params) - set(clf.CLASSIFIERS))
+    if unknown:
+        raise ConfigError(
+            f"classifiers: unknown classifier(s) {', '.join(unknown)}; "
+            f"known: {', '.join(clf.CLASSIFIERS)}"
+        )
+    return params
+
+
+def classify_imported(
+    imported: ImportResult,
+    *,
+    settings: Settings,
+    names: Sequence[str] = clf.RULE_CLASSIFIERS,
+    as_of: dt.date | None = None,
+) -> Classified:
+    """Features and classifiers over imported orders, at ``as_of``."""
+    day = as_of or settings.as_of or default_as_of(imported.orders)
+    features = customer_features(
+        imported.orders,
+        products=imported.products,
+        customers=imported.customers,
+        as_of=day,
+        window_days=settings.window_days,
+    )
+    if "cluster" in names and imported.products is not None:
+        from kehu.analytics.mix import category_mix
+
+        mix = category_mix(
+            imported.orders,
+            imported.products,
+            as_of=day,
+            window_days=settings.window_days,
+        )
+        mix = mix[0] if isinstance(mix, tuple) else mix
+        features = features.left_join(mix, "customer_id").drop("customer_id_right")
+    # one engine pass for the per-customer table; the fits then read this
+    features = features.cache()
+    params = classifier_params(settings)
+    names = [n for n in names if n != "custom"] + (["custom"] if "custom" in params else [])
+    table, fitted = clf.classify(features, names, {n: params.get(n, {}) for n in names})
+    info = {
+        "as_of": day.isoformat(),
+        "window_days": settings.window_days,
+        "classifiers": [c.record() for c in fitted],
+    }
+    return Classified(table=table, classifiers=fitted, imported=imported, as_of=day, info=info)
+
+
+def classify_files(
+    paths: PathArg,
+    *,
+    settings: Settings,
+    out: str | Path,
+    customers: PathArg | None = None,
+    products: PathArg | None = None,
+    mapping: Sequence[str] = (),
+    db: str | Path | None = None,
+) -> Classified:
+    """Import and classify with the rule classifiers; write the per-customer table."""
+    out = Path(out)
+    if out.suffix.lower() != ".parquet":
+        raise ConfigError(f"--out must be a .parquet file, got {out}")
+    imported = load(
+        paths,
+        settings=settings,
+        customers=customers,
+        products=products,
+        mapping=mapping,
+        db=db,
+        materialize=False,
+    )
+    result = classify_imported(imported, settings=settings)
+    with atomic_path(out) as tmp:
+        result.table.to_parquet(tmp)
+    return result
+
+
+def _fingerprint(imported: ImportResult, settings: Settings, names: Sequence[str]) -> dict:
+    return {
+        "summary": imported.summary.to_dict(),
+        "settings": settings.model_dump(mode="json", by_alias=True),
+        "classifiers": list(names),
+    }
+
+
+def _lock_published_grades(
+    table: pd.DataFrame, store: RunStore, as_of: dt.date
+) -> tuple[pd.DataFrame, str | None]:
+    """Take grades from the period's published run, if there is one.
+
+    Outlets that were not in the published run keep their computed grade.
+    """
+    published = store.published_for(as_of)
+    if published is None or "grade" not in table.columns:
+        return table, None
+    locked = published.customers(["customer_id", "grade", "grade_score"]).set_index("customer_id")
+    out = table.copy()
+    for col in ("grade", "grade_score"):
+        out[col] = out.customer_id.map(locked[col]).fillna(out[col]).astype(table[col].dtype)
+    return out, published.run_id
+
+
+@dataclass
+class Analysis:
+    """What ``analyze`` produced."""
+
+    out_dir: Path
+    files: dict[str, Path]
+    classified: Classified
+    customers: pd.DataFrame
+    previous: Classified | None
+    run_id: str
+    notes: list[str]
+
+
+def analyze(
+    paths: PathArg,
+    *,
+    out_dir: str | Path,
+    settings: Settings,
+    customers: PathArg | None = None,
+    products: PathArg | None = None,
+    mapping: Sequence[str] = (),
+    db: str | Path | None = None,
+    runs_dir: str | Path | None = None,
+    on_step: StepCallback | None = None,
+) -> Analysis:
+    """The whole job: import, classify, compare, understand, write tables and report."""
+    from kehu.services.understanding import understand, write_outputs
+
+    step = on_step or (lambda _name: None)
+    out_dir = Path(out_dir)
+    notes: list[str] = []
+
+    step("import")
+    imported = load(
+        paths, settings=settings, customers=customers, products=products, mapping=mapping, db=db
+    )
+    if imported.summary.rows_kept == 0:
+        raise SchemaError("no order line was kept by the import; see rejects for the reasons")
+
+    step("classify")
+    names = [*clf.RULE_CLASSIFIERS, "cluster", "custom"]
+    current = classify_imported(imported, settings=settings, names=names)
+    table = current.table.to_pandas()
+    store = RunStore(Path(runs_dir) if runs_dir else out_dir / "runs")
+    table, locked = _lock_published_grades(table, store, current.as_of)
+    if locked:
+        notes.append(f"grades locked from published run {locked}")
+        current.info["grades_locked_from"] = locked
+    run_id = run_id_for(current.as_of, _fingerprint(imported, settings, names))
+    store.save(run_id, table, current.info)
+
+    step("compare")
+    previous = None
+    before = current.as_of - dt.timedelta(days=settings.compare_days)
+    first_day = imported.orders.order_time.min().execute()
+    if first_day is not None and pd.Timestamp(first_day).date() < before:
+        previous = classify_imported(imported, settings=settings, as_of=before)
+        prev_table = previous.table.to_pandas()
+        store.save(
+            run_id_for(before, _fingerprint(imported, settings, clf.RULE_CLASSIFIERS)),
+            prev_table,
+            previous.info,
+        )
+    else:
+        notes.append(f"no orders before {before}: no migration to show")
+
+    step("understand")
+    data = understand(current, table, previous, settings=settings, notes=notes)
+
+    step("write")
+    files = write_outputs(data, table, current, out_dir=out_dir, settings=settings)
+    run_file = out_dir / "run.json"
+    with atomic_path(run_file) as tmp:
+        tmp.write_text(
+            json.dumps({**current.info, "run_id": run_id}, ensure_ascii=False, indent=2, default=str),
+            encoding="utf-8",
+        )
+    files["run"] = run_file
+    return Analysis(
+        out_dir=out_dir,
+        files=files,
+        classified=current,
+        customers=table,
+        previous=previous,
+        run_id=run_id,
+        notes=notes,
+    )
+
+
+def explain_customer(
+    customer_id: str,
+    paths: PathArg,
+    *,
+    settings: Settings,
+    customers: PathArg | None = None,
+    products: PathArg | None = None,
+    mapping: Sequence[str] = (),
+) -> list[clf.Explanation]:
+    """Why one customer has each class: every classifier's inputs and thresholds."""
+    from kehu.exceptions import NotFoundError
+
+    imported = load(
+        paths, settings=settings, customers=customers, products=products, mapping=mapping
+    )
+    names = [*clf.RULE_CLASSIFIERS, "cluster", "custom"]
+    result = classify_imported(imported, settings=settings, names=names)
+    rows = result.table.filter(result.table.customer_id == str(customer_id)).to_pandas()
+    if rows.empty:
+        raise NotFoundError(
+            f"customer {customer_id!r} has no kept purchase before {result.as_of}"
+        )
+    row = rows.iloc[0].to_dict()
+    return [c.explain(row) for c in result.classifiers]
