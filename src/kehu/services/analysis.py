@@ -128,20 +128,17 @@ def classify_imported(
         as_of=day,
         window_days=settings.window_days,
     )
+    params = classifier_params(settings)
     if "cluster" in names and imported.products is not None:
         from kehu.analytics.mix import category_mix
 
-        mix = category_mix(
-            imported.orders,
-            imported.products,
-            as_of=day,
-            window_days=settings.window_days,
+        mix, mix_names = category_mix(
+            imported.orders, imported.products, as_of=day, window_days=settings.window_days
         )
-        mix = mix[0] if isinstance(mix, tuple) else mix
         features = features.left_join(mix, "customer_id").drop("customer_id_right")
+        params.setdefault("cluster", {}).setdefault("mix_names", mix_names)
     # one engine pass for the per-customer table; the fits then read this
     features = features.cache()
-    params = classifier_params(settings)
     names = [n for n in names if n != "custom"] + (["custom"] if "custom" in params else [])
     table, fitted = clf.classify(features, names, {n: params.get(n, {}) for n in names})
     info = {
