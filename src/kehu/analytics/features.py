@@ -1,0 +1,365 @@
+"""The per-customer feature table that every classifier reads.
+
+:func:`customer_features` extends the RFM contract
+(:func:`kehu.analytics.rfm.rfm_summary`) with volume, breadth, premium mix,
+purchase rhythm, favourite category and brand, and the customer master's
+attributes, all computed in the engine over the same look-back window.
+
+Quantiles are *exact and discrete* everywhere in kehu's classifiers
+(:func:`discrete_quantile`): the ``q``-quantile of ``n`` values is the smallest
+value ``v`` such that at least ``q * n`` values are ``<= v`` (the inverse of
+the empirical distribution, Hyndman & Fan type 1; DuckDB's ``quantile_disc``
+and the "lower" median for even ``n``).  It is computed with ``row_number``,
+so every engine returns the same value, and it is always one of the data's own
+values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from kehu.analytics.rfm import DateLike, _is_return, default_as_of, purchase_window, rfm_summary
+from kehu.analytics.schema import RFM_COLUMNS, require_columns, to_table
+from kehu.exceptions import SchemaError
+
+#: Columns added to the RFM contract by :func:`customer_features`, in order.
+FEATURE_COLUMNS = (
+    "quantity",
+    "distinct_products",
+    "premium_share",
+    "prev_purchase",
+    "purchase_days",
+    "mean_gap_days",
+    "tenure_days",
+    "top_category",
+    "top_brand",
+)
+
+#: Customer-master attributes carried into the features (null when unknown).
+ATTRIBUTE_COLUMNS = (
+    "country",
+    "province",
+    "city",
+    "district",
+    "area_type",
+    "channel",
+    "gender",
+    "age_band",
+    "income_band",
+    "sales_rep",
+    "distributor_id",
+)
+
+#: Every column of the feature table, in order.
+CUSTOMER_FEATURE_COLUMNS = (*RFM_COLUMNS, *FEATURE_COLUMNS, *ATTRIBUTE_COLUMNS, "region")
+
+# Relative slack when comparing ``rank`` with ``q * n`` so that, e.g., 0.7 * 10
+# (7.000000000000001 in binary floating point) still means 7.
+_EPS = 1e-9
+
+
+def discrete_quantile(column: ir.Column, q: float) -> ir.Scalar:
+    """Exact discrete ``q``-quantile of a column (nulls ignored; null when empty).
+
+    The smallest value ``v`` with at least ``q * n`` of the ``n`` non-null
+    values ``<= v`` (see the module docstring).  ``q = 0.5`` is the lower median.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"x": [4.0, 1.0, 3.0, 2.0]})
+    >>> float(discrete_quantile(t.x, 0.5).execute())
+    2.0
+    """
+    if not 0.0 <= q <= 1.0:
+        raise SchemaError(f"quantile must be between 0 and 1, got {q}")
+    t = column.as_table().select(_x=column)
+    t = t.mutate(
+        _i=ibis.row_number().over(order_by=[t._x.isnull(), t._x]),
+        _n=t._x.count().over(),
+    )
+    return t._x.min(where=t._x.notnull() & ((t._i + 1) >= q * t._n - _EPS))
+
+
+def quantile_values(table: ir.Table, spec: Mapping[str, tuple[str, float]]) -> dict[str, Any]:
+    """Several exact discrete quantiles of a table's columns in one query.
+
+    ``spec`` maps an output name to ``(column, q)``; returns name -> Python
+    value (``None`` for an empty or all-null column).
+    """
+    if not spec:
+        return {}
+    t = table
+    aggs = {}
+    for k, (name, (col, q)) in enumerate(spec.items()):
+        if not 0.0 <= q <= 1.0:
+            raise SchemaError(f"quantile for {name} must be between 0 and 1, got {q}")
+        x = t[col]
+        t = t.mutate(
+            **{
+                f"_i{k}": ibis.row_number().over(order_by=[x.isnull(), x]),
+                f"_n{k}": x.count().over(),
+            }
+        )
+    for k, (name, (col, q)) in enumerate(spec.items()):
+        x = t[col]
+        aggs[name] = x.min(where=x.notnull() & ((t[f"_i{k}"] + 1) >= q * t[f"_n{k}"] - _EPS))
+    return scalars(t.aggregate(**aggs))
+
+
+def scalars(one_row: ir.Table) -> dict[str, Any]:
+    """Execute a one-row aggregate and return plain Python values (NaN -> None)."""
+    row = one_row.to_pyarrow().to_pylist()
+    values = row[0] if row else dict.fromkeys(one_row.columns)
+    return {k: plain(v) for k, v in values.items()}
+
+
+def plain(value: Any) -> Any:
+    """A JSON-friendly Python scalar: numpy/pandas scalars unwrapped, NaN -> None."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def customer_features(
+    orders: Any,
+    *,
+    products: Any = None,
+    customers: Any = None,
+    as_of: DateLike | None = None,
+    window_days: int | None = None,
+    premium_quantile: float = 0.8,
+) -> ir.Table:
+    """One row per purchasing customer: the RFM contract plus behaviour and attributes.
+
+    Parameters
+    ----------
+    orders
+        Order lines in the canonical schema; ``quantity``, ``product_id`` and
+        ``price`` are used when present.
+    products
+        Optional product master (``product_id`` plus any of ``category``,
+        ``brand``, ``price``).
+    customers
+        Optional customer master; its attribute columns are left-joined.
+    as_of, window_days
+        As in :func:`kehu.analytics.rfm.rfm_summary`.
+    premium_quantile
+        A product is premium when its unit price is at or above this discrete
+        quantile of product prices (see :func:`discrete_quantile`).
+
+    Returns
+    -------
+    An Ibis table with :data:`CUSTOMER_FEATURE_COLUMNS`:
+
+    - ``quantity``: net units (return lines count negative); null without a
+      ``quantity`` column.
+    - ``distinct_products``: products with at least one purchase (non-return)
+      line; null without ``product_id``.
+    - ``premium_share``: share of the customer's purchase amount (non-return
+      lines with a product id) spent on premium products.  A product's unit
+      price is the product master's ``price``, else its average line price
+      (purchase amount / purchase units, or the mean ``price`` column); the
+      quantile is taken over the products sold in the window.  Null without
+      product ids, without any way to price products, or when that amount is
+      not positive.
+    - ``prev_purchase``: the last purchase day before ``last_purchase``.
+    - ``purchase_days``: distinct purchase dates.
+    - ``mean_gap_days``: ``(last - first) / (purchase_days - 1)``; null for one day.
+    - ``tenure_days``: ``as_of - first_purchase`` in days.
+    - ``top_category``, ``top_brand``: the largest positive net spend, ties
+      broken by the smaller name; null without a product master.
+    - the attributes of :data:`ATTRIBUTE_COLUMNS` (null without a master row)
+      and ``region`` = ``province`` when present, else ``country``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...     "order_time": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-03"]),
+    ...     "amount": [10.0, 20.0, 5.0], "quantity": [1, 2, 1]})
+    >>> f = customer_features(orders, as_of="2024-01-10").order_by("customer_id").to_pandas()
+    >>> f[["customer_id", "quantity", "purchase_days", "mean_gap_days"]]
+      customer_id  quantity  purchase_days  mean_gap_days
+    0           a       3.0              2            4.0
+    1           b       1.0              1            NaN
+    """
+    if not 0.0 <= premium_quantile <= 1.0:
+        raise SchemaError(f"premium_quantile must be between 0 and 1, got {premium_quantile}")
+    t = to_table(orders, "orders")
+    if as_of is None:
+        require_columns(t, ("order_time",), "orders")
+        as_of = default_as_of(t)  # once, so the RFM summary and the lines agree
+    rfm = rfm_summary(t, as_of=as_of, window_days=window_days)
+    lines, day = purchase_window(t, as_of, window_days)
+    ret = _is_return(lines)
+    lines = lines.mutate(
+        customer_id=lines.customer_id.cast("string"),
+        _ret=ret,
+        amount=lines.amount.cast("float64"),
+    )
+    prod = _product_table(products)
+    # the lines are read three times: by rfm_summary, for the purchase days and
+    # once per customer x product; everything product-related comes from that
+    cp = _per_product(lines)
+
+    f = rfm.left_join(_rhythm(lines), "customer_id").drop("customer_id_right")
+    f = f.left_join(_volume_and_mix(cp, prod, premium_quantile), "customer_id")
+    f = f.drop("customer_id_right")
+    for col in ("category", "brand"):
+        f = f.left_join(_top_by(cp, prod, col), "customer_id").drop("customer_id_right")
+    f = f.mutate(
+        tenure_days=ibis.date(day).delta(f.first_purchase, unit="day").cast("int64"),
+        mean_gap_days=(
+            f.last_purchase.delta(f.first_purchase, unit="day").cast("float64")
+            / (f.purchase_days - 1).nullif(0)
+        ),
+    )
+    f = _with_attributes(f, customers)
+    return f.select(*CUSTOMER_FEATURE_COLUMNS)
+
+
+def _product_table(products: Any) -> ir.Table | None:
+    if products is None:
+        return None
+    p = to_table(products, "products")
+    require_columns(p, ("product_id",), "products")
+    cols = {"product_id": p.product_id.cast("string")}
+    for col in ("category", "brand"):
+        cols[col] = p[col].cast("string") if col in p.columns else ibis.null("string")
+    aggs = {}
+    if "price" in p.columns:
+        cols["master_price"] = p.price.cast("float64")
+    # one row per product id, so joins never multiply order lines
+    p = p.select(**cols)
+    if "master_price" in p.columns:
+        aggs["master_price"] = p.master_price.max()
+    return p.group_by("product_id").agg(category=p.category.min(), brand=p.brand.min(), **aggs)
+
+
+def _rhythm(lines: ir.Table) -> ir.Table:
+    """Purchase days, and the last purchase day before the last one."""
+    days = lines.filter(~lines._ret).select("customer_id", day=lines.order_time.date()).distinct()
+    days = days.mutate(_last=days.day.max().over(group_by=days.customer_id))
+    return days.group_by("customer_id").agg(
+        purchase_days=days.day.count().cast("int64"),
+        prev_purchase=days.day.max(where=days.day < days._last),
+    )
+
+
+def _per_product(lines: ir.Table) -> ir.Table:
+    """One pass over the lines: customer x product units and amounts."""
+    buy = ~lines._ret
+    key = lines.product_id.cast("string") if "product_id" in lines.columns else ibis.null("string")
+    aggs = {
+        "buy_amount": lines.amount.sum(where=buy),
+        "net_amount": lines.amount.sum(),
+        "buy_lines": lines._ret.count(where=buy),
+    }
+    if "quantity" in lines.columns:
+        qty = lines.quantity.cast("float64")
+        aggs["qty"] = qty.sum()
+        aggs["buy_qty"] = qty.sum(where=buy)
+    if "price" in lines.columns:
+        aggs["line_price"] = lines.price.cast("float64").mean(where=buy)
+    return lines.group_by(customer_id=lines.customer_id, product_id=key).agg(**aggs)
+
+
+def _unit_prices(cp: ir.Table, prod: ir.Table | None) -> ir.Table | None:
+    """Unit price of each product sold: the master price, else the average line price.
+
+    ``None`` when there is no way to price products (no quantities, no line
+    prices, no master prices).
+    """
+    pp = cp.filter(cp.product_id.notnull())
+    has_master = prod is not None and "master_price" in prod.columns
+    if "buy_qty" in cp.columns:
+        pp = pp.group_by("product_id").agg(
+            avg_price=pp.buy_amount.sum() / pp.buy_qty.sum().nullif(0)
+        )
+    elif "line_price" in cp.columns:
+        pp = pp.group_by("product_id").agg(avg_price=pp.line_price.mean())
+    elif has_master:
+        pp = pp.select("product_id").distinct().mutate(avg_price=ibis.null("float64"))
+    else:
+        return None
+    if has_master:
+        pp = pp.left_join(prod, "product_id").drop("product_id_right")
+        return pp.select("product_id", unit_price=pp.master_price.fill_null(pp.avg_price))
+    return pp.select("product_id", unit_price=pp.avg_price)
+
+
+def _volume_and_mix(cp: ir.Table, prod: ir.Table | None, q: float) -> ir.Table:
+    """Net units, distinct products and premium share per customer."""
+    prices = _unit_prices(cp, prod)
+    if prices is None:
+        cp = cp.mutate(premium=False)
+    else:
+        cut = discrete_quantile(prices.unit_price, q)
+        prices = prices.select("product_id", premium=(prices.unit_price >= cut).fill_null(False))
+        cp = cp.left_join(prices, "product_id").drop("product_id_right")
+    with_id = cp.product_id.notnull()
+    buy_with_id = cp.buy_amount.sum(where=with_id)
+    g = cp.group_by("customer_id").agg(
+        quantity=cp.qty.sum() if "qty" in cp.columns else cp.buy_amount.sum(),
+        distinct_products=cp.product_id.count(where=cp.buy_lines > 0).cast("int64"),
+        premium_share=(
+            # SUM over no premium line is NULL: no premium purchase means a share of 0
+            cp.buy_amount.sum(where=with_id & cp.premium.fill_null(False)).fill_null(0.0)
+            / ibis.ifelse(buy_with_id > 0, buy_with_id, ibis.null("float64"))
+        ),
+        _with_id=cp.product_id.count(),
+    )
+    # without product ids (or quantities) the measures are unknown, not zero
+    return g.select(
+        "customer_id",
+        quantity=g.quantity if "qty" in cp.columns else ibis.null("float64"),
+        distinct_products=ibis.ifelse(g._with_id > 0, g.distinct_products, ibis.null("int64")),
+        premium_share=g.premium_share if prices is not None else ibis.null("float64"),
+    )
+
+
+def _top_by(cp: ir.Table, prod: ir.Table | None, col: str) -> ir.Table:
+    """The category (or brand) of the customer's largest positive net spend."""
+    out = f"top_{col}"
+    if prod is None:
+        return cp.select("customer_id").distinct().mutate(**{out: ibis.null("string")})
+    x = cp.join(prod.select("product_id", key=prod[col]), "product_id")
+    x = x.filter(x.key.notnull())
+    spend = x.group_by("customer_id", "key").agg(spend=x.net_amount.sum())
+    spend = spend.filter(spend.spend > 0)
+    spend = spend.mutate(
+        _rn=ibis.row_number().over(
+            group_by=spend.customer_id, order_by=[ibis.desc(spend.spend), spend.key]
+        )
+    )
+    best = spend.filter(spend._rn == 0)
+    return best.select("customer_id", **{out: best.key})
+
+
+def _with_attributes(f: ir.Table, customers: Any) -> ir.Table:
+    attrs: dict[str, ir.Value] = {}
+    if customers is not None:
+        c = to_table(customers, "customers")
+        require_columns(c, ("customer_id",), "customers")
+        present = [a for a in ATTRIBUTE_COLUMNS if a in c.columns]
+        c = c.select(customer_id=c.customer_id.cast("string"), **{a: c[a] for a in present})
+        # first master row per customer, so duplicates never multiply customers
+        c = c.group_by("customer_id").agg(**{a: c[a].cast("string").min() for a in present})
+        f = f.drop(*[a for a in present if a in f.columns])
+        f = f.left_join(c, "customer_id").drop("customer_id_right")
+    for a in ATTRIBUTE_COLUMNS:
+        if a not in f.columns:
+            attrs[a] = ibis.null("string")
+    if attrs:
+        f = f.mutate(**attrs)
+    return f.mutate(region=f.province.fill_null(f.country))
