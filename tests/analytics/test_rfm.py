@@ -111,7 +111,7 @@ def test_is_return_defaults_to_negative_amount():
 
 
 def test_scores_are_quintiles_and_ties_share_a_score():
-    df = pd.DataFrame({"v": list(range(1, 11)) + [10]})
+    df = pd.DataFrame({"v": [*range(1, 11), 10]})
     t = to_table(df)
     got = t.mutate(s=quintile_score(t.v)).order_by("v").to_pandas()
     # ranks 0..9 and 10 (tie at the top takes min rank 9); 1 + 5*rank//10
@@ -142,7 +142,8 @@ def test_empty_input_without_as_of_is_a_clear_error():
 
 
 def test_missing_column_lists_what_was_found():
-    with pytest.raises(SchemaError, match=r"missing column\(s\) amount.*columns found: customer_id"):
+    expected = r"missing column\(s\) amount.*columns found: customer_id"
+    with pytest.raises(SchemaError, match=expected):
         rfm_summary(_orders().drop(columns=["amount"]))
 
 

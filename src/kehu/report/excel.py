@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+from kehu.atomic import atomic_path
 from kehu.exceptions import ConfigError
 from kehu.i18n import CLASS_COLUMNS, check_lang, header, label, text, translate_frame_labels
-from kehu.report.atomic import atomic_write
 
 MAX_WIDTH = 60
 SHARE_COLUMNS = {"customer_share", "revenue_share", "share", "retention", "repeat_rate", "growth"}
@@ -62,7 +62,9 @@ def write_customers_xlsx(
         pb = playbook.to_frame(lang)
         pb["classifier"] = [header(c, lang) for c in pb["classifier"]]
         sheets.append((text("sheet_playbook", lang), _translate_headers(pb, lang)))
-    return atomic_write(Path(path), lambda tmp: _write_xlsx(sheets, tmp))
+    with atomic_path(path) as tmp:
+        _write_xlsx(sheets, str(tmp))
+    return Path(path)
 
 
 def write_table(
@@ -77,16 +79,20 @@ def write_table(
     check_lang(lang)
     path = Path(path)
     ext = path.suffix.lower()
-    if ext == ".parquet":
-        return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+    if ext not in (".parquet", ".csv", ".xlsx"):
+        raise ConfigError(
+            f"cannot write {path}: unknown extension {ext or '(none)'!r}; "
+            "use .parquet, .csv or .xlsx"
+        )
     shown = _display(df, lang) if translate_values else _translate_headers(df, lang)
-    if ext == ".csv":
-        return atomic_write(path, lambda tmp: shown.to_csv(tmp, index=False, encoding="utf-8-sig"))
-    if ext == ".xlsx":
-        return atomic_write(path, lambda tmp: _write_xlsx([(path.stem, shown)], tmp))
-    raise ConfigError(
-        f"cannot write {path}: unknown extension {ext or '(none)'!r}; use .parquet, .csv or .xlsx"
-    )
+    with atomic_path(path) as tmp:
+        if ext == ".parquet":
+            df.to_parquet(tmp, index=False)
+        elif ext == ".csv":
+            shown.to_csv(tmp, index=False, encoding="utf-8-sig")
+        else:
+            _write_xlsx([(path.stem, shown)], str(tmp))
+    return path
 
 
 # --- helpers ----------------------------------------------------------------------------

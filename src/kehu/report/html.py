@@ -19,9 +19,9 @@ import pandas as pd
 
 from kehu.analytics.migration import to_wide
 from kehu.analytics.profile import NONE_CLASS
+from kehu.atomic import atomic_path
 from kehu.i18n import CLASS_COLUMNS, check_lang, class_order, header, label, text
 from kehu.report import charts
-from kehu.report.atomic import atomic_write_text
 from kehu.report.data import ReportData
 
 #: classifier columns shown in the class sections, in this order (rfm8 first)
@@ -74,7 +74,9 @@ def render_report(data: ReportData, lang: str = "zh") -> str:
 def write_report(data: ReportData, path: str | Path, lang: str = "zh") -> Path:
     """Render and write the report atomically (a reader never sees half a file)."""
     html = render_report(data, lang)
-    return atomic_write_text(Path(path), html)
+    with atomic_path(path) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    return Path(path)
 
 
 # --- context ----------------------------------------------------------------------------

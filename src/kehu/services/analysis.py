@@ -21,8 +21,10 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from kehu.analytics import classify as clf
+from kehu.analytics.classify.grades import apply_published
 from kehu.analytics.features import customer_features
 from kehu.analytics.rfm import default_as_of
+from kehu.analytics.schema import to_table
 from kehu.atomic import atomic_path
 from kehu.config import Settings
 from kehu.exceptions import ConfigError, SchemaError
@@ -31,18 +33,6 @@ from kehu.warehouse import ImportOptions, ImportResult, connect, import_orders
 
 StepCallback = Callable[[str], None]
 PathArg = str | Path | Sequence[str | Path]
-
-#: the class columns that get a profile, in report order
-PROFILED = (
-    "rfm8",
-    "segment",
-    "lifecycle",
-    "freq_tier",
-    "spend_tier",
-    "abc",
-    "cluster_label",
-    "custom_segment",
-)
 
 #: the steps of ``analyze``, for progress bars
 ANALYZE_STEPS = ("import", "classify", "compare", "understand", "write")
@@ -186,23 +176,6 @@ def _fingerprint(imported: ImportResult, settings: Settings, names: Sequence[str
     }
 
 
-def _lock_published_grades(
-    table: pd.DataFrame, store: RunStore, as_of: dt.date
-) -> tuple[pd.DataFrame, str | None]:
-    """Take grades from the period's published run, if there is one.
-
-    Outlets that were not in the published run keep their computed grade.
-    """
-    published = store.published_for(as_of)
-    if published is None or "grade" not in table.columns:
-        return table, None
-    locked = published.customers(["customer_id", "grade", "grade_score"]).set_index("customer_id")
-    out = table.copy()
-    for col in ("grade", "grade_score"):
-        out[col] = out.customer_id.map(locked[col]).fillna(out[col]).astype(table[col].dtype)
-    return out, published.run_id
-
-
 @dataclass
 class Analysis:
     """What ``analyze`` produced."""
@@ -245,12 +218,15 @@ def analyze(
     step("classify")
     names = [*clf.RULE_CLASSIFIERS, "cluster", "custom"]
     current = classify_imported(imported, settings=settings, names=names)
-    table = current.table.to_pandas()
     store = RunStore(Path(runs_dir) if runs_dir else out_dir / "runs")
-    table, locked = _lock_published_grades(table, store, current.as_of)
-    if locked:
-        notes.append(f"grades locked from published run {locked}")
-        current.info["grades_locked_from"] = locked
+    published = store.published_for(current.as_of)
+    if published is not None:
+        # a published period keeps its grades (档位) even if the data change
+        locked = to_table(published.customers(["customer_id", "grade"]))
+        current.table = apply_published(current.table, locked)
+        current.info["grades_locked_from"] = published.run_id
+        notes.append(f"grades locked from published run {published.run_id}")
+    table = current.table.to_pandas()
     run_id = run_id_for(current.as_of, _fingerprint(imported, settings, names))
     store.save(run_id, table, current.info)
 
@@ -277,7 +253,9 @@ def analyze(
     run_file = out_dir / "run.json"
     with atomic_path(run_file) as tmp:
         tmp.write_text(
-            json.dumps({**current.info, "run_id": run_id}, ensure_ascii=False, indent=2, default=str),
+            json.dumps(
+                {**current.info, "run_id": run_id}, ensure_ascii=False, indent=2, default=str
+            ),
             encoding="utf-8",
         )
     files["run"] = run_file
@@ -311,8 +289,6 @@ def explain_customer(
     result = classify_imported(imported, settings=settings, names=names)
     rows = result.table.filter(result.table.customer_id == str(customer_id)).to_pandas()
     if rows.empty:
-        raise NotFoundError(
-            f"customer {customer_id!r} has no kept purchase before {result.as_of}"
-        )
+        raise NotFoundError(f"customer {customer_id!r} has no kept purchase before {result.as_of}")
     row = rows.iloc[0].to_dict()
     return [c.explain(row) for c in result.classifiers]

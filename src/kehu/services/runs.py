@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from kehu.atomic import atomic_path
 from kehu.exceptions import ConflictError, NotFoundError
 
 RUN_FILE = "run.json"
@@ -109,7 +110,8 @@ class RunStore:
         """Mark a run published: its grades become the locked grades of its period."""
         run = self.get(run_id)
         info = {**run.info, "published": True, "published_at": _now()}
-        _atomic_write_text(run.path / RUN_FILE, json.dumps(info, ensure_ascii=False, indent=2))
+        with atomic_path(run.path / RUN_FILE) as tmp:
+            tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
         return self._load(run.path)
 
     def published_for(self, as_of: dt.date) -> Run | None:
@@ -125,12 +127,6 @@ class RunStore:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def migration_between(root: str | Path, from_run: str, to_run: str, column: str) -> pd.DataFrame:

@@ -81,7 +81,7 @@ def test_explain_won_back():
     assert ex.label == "won_back"
     assert ex.inputs["gap_before_last_days"] == 150
     assert "returned after 150 days > 3 x usual gap 40.0 days" in ex.reason
-    assert ex.reason_zh.endswith("回流")
+    assert ex.reason_zh.endswith("已挽回")
     one = clf.transform(t).to_pandas().set_index("customer_id").loc["one_old"].to_dict()
     ex = clf.explain({"customer_id": "one_old", **one})
     assert ex.label == "lapsed" and "population median gap" in ex.reason

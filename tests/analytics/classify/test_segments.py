@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 
 from kehu.analytics.classify import NamedSegments
-from kehu.analytics.classify.segments import SEGMENT_ZH
 from kehu.exceptions import ConfigError
+from kehu.i18n import LABELS_ZH
+
+SEGMENT_ZH = LABELS_ZH["segment"]
 
 # (id, r, f, m, expected); FM = (f + m + 1) // 2
 CASES = [
@@ -46,7 +48,7 @@ def test_grid_cells():
 def test_every_segment_has_chinese():
     assert set(SEGMENT_ZH) == set(NamedSegments.labels_zh)
     assert NamedSegments.labels_zh["Champions"] == "冠军客户"
-    assert NamedSegments.labels_zh["Cannot lose them"] == "不能失去"
+    assert NamedSegments.labels_zh["Cannot lose them"] == "不能失去的客户"
     assert len(set(SEGMENT_ZH.values())) == 11
 
 
@@ -66,7 +68,7 @@ def test_explain():
     ex = clf.explain({"customer_id": "na1", "r_score": 3, "f_score": 2, "m_score": 3})
     assert ex.label == "Need attention"
     assert ex.reason == "R score 3, FM score (F 2 + M 3 + 1) // 2 = 3 → Need attention"
-    assert ex.reason_zh.endswith("需要关注")
+    assert ex.reason_zh.endswith("需要关注客户")
 
 
 def test_empty():

@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 from kehu.analytics.classify.base import Classifier, Explanation
 from kehu.analytics.features import plain, quantile_values
 from kehu.exceptions import ConfigError
+from kehu.i18n import LABELS_ZH
 
 STAGES = ("new", "won_back", "active", "at_risk", "lapsed")
 
@@ -68,13 +69,7 @@ class Lifecycle(Classifier):
         "mean_gap_days",
     )
     outputs: ClassVar[tuple[str, ...]] = ("lifecycle",)
-    labels_zh: ClassVar[dict[str, str]] = {
-        "new": "新客户",
-        "active": "活跃",
-        "at_risk": "有流失风险",
-        "lapsed": "已流失",
-        "won_back": "回流",
-    }
+    labels_zh: ClassVar[dict[str, str]] = LABELS_ZH["lifecycle"]
 
     def __init__(
         self,

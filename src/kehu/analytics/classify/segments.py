@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 from kehu.analytics.classify.base import Classifier, Explanation
 from kehu.analytics.features import plain
 from kehu.exceptions import ConfigError
+from kehu.i18n import LABELS_ZH
 
 #: R score -> the segments for FM = 1..5.
 DEFAULT_GRID: dict[int, tuple[str, ...]] = {
@@ -35,20 +36,6 @@ DEFAULT_GRID: dict[int, tuple[str, ...]] = {
     3: ("About to sleep", "About to sleep", "Need attention", "Loyal", "Loyal"),
     2: ("Hibernating", "Hibernating", "At risk", "At risk", "Cannot lose them"),
     1: ("Lost", "Hibernating", "At risk", "At risk", "Cannot lose them"),
-}
-
-SEGMENT_ZH = {
-    "Champions": "冠军客户",
-    "Loyal": "忠诚客户",
-    "Potential loyalist": "潜在忠诚客户",
-    "New": "新客户",
-    "Promising": "有潜力客户",
-    "Need attention": "需要关注",
-    "About to sleep": "即将沉睡",
-    "At risk": "有流失风险",
-    "Cannot lose them": "不能失去",
-    "Hibernating": "沉睡客户",
-    "Lost": "已流失",
 }
 
 
@@ -60,14 +47,14 @@ class NamedSegments(Classifier):
     grid
         Optional override: R score (1..5) -> five segment names for FM 1..5.
         Rows not given keep the default.  Names without a Chinese entry in
-        :data:`SEGMENT_ZH` are shown untranslated.
+        :data:`kehu.i18n.LABELS_ZH` are shown untranslated.
     """
 
     name: ClassVar[str] = "segment"
     version: ClassVar[str] = "segment/1"
     requires: ClassVar[tuple[str, ...]] = ("customer_id", "r_score", "f_score", "m_score")
     outputs: ClassVar[tuple[str, ...]] = ("segment",)
-    labels_zh: ClassVar[dict[str, str]] = dict(SEGMENT_ZH)
+    labels_zh: ClassVar[dict[str, str]] = LABELS_ZH["segment"]
 
     def __init__(self, grid: Mapping[int, Sequence[str]] | None = None):
         self.grid = grid
@@ -113,7 +100,7 @@ class NamedSegments(Classifier):
         r, f, m = (plain(row[k]) for k in ("r_score", "f_score", "m_score"))
         fm = (f + m + 1) // 2
         label = self._grid.get(r, (None,) * 5)[fm - 1] if 1 <= fm <= 5 else None
-        zh = SEGMENT_ZH.get(label, label)
+        zh = self.labels_zh.get(label, label)
         return Explanation(
             classifier=self.name,
             version=self.version,

@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 from kehu.analytics.classify.base import Classifier, Explanation
 from kehu.analytics.features import plain, scalars
 from kehu.exceptions import ConfigError
+from kehu.i18n import LABELS_ZH
 
 _EPS = 1e-9  # slack for share * n in binary floating point (0.7 * 10 is 7.000000000000001)
 TIERS = ("high", "medium", "low")
@@ -62,7 +63,7 @@ class FrequencyTier(Classifier):
     version: ClassVar[str] = "freq_tier/1"
     requires: ClassVar[tuple[str, ...]] = ("customer_id", "orders", "tenure_days")
     outputs: ClassVar[tuple[str, ...]] = ("freq_tier",)
-    labels_zh: ClassVar[dict[str, str]] = {"high": "高频", "medium": "中频", "low": "低频"}
+    labels_zh: ClassVar[dict[str, str]] = LABELS_ZH["freq_tier"]
 
     def __init__(
         self, high_per_week: float = 2.0, medium_per_month: float = 2.0, min_days: int = 28
@@ -150,7 +151,7 @@ class SpendTier(Classifier):
     version: ClassVar[str] = "spend_tier/1"
     requires: ClassVar[tuple[str, ...]] = ("customer_id", "monetary")
     outputs: ClassVar[tuple[str, ...]] = ("spend_tier",)
-    labels_zh: ClassVar[dict[str, str]] = {"high": "高消费", "medium": "中消费", "low": "低消费"}
+    labels_zh: ClassVar[dict[str, str]] = LABELS_ZH["spend_tier"]
 
     def __init__(
         self,

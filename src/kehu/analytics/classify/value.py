@@ -29,6 +29,7 @@ from kehu.analytics.classify.base import Classifier, Explanation
 from kehu.analytics.features import plain, scalars
 from kehu.analytics.rfm import quintile_score
 from kehu.exceptions import ConfigError
+from kehu.i18n import LABELS_ZH
 
 
 class ABC(Classifier):
@@ -45,7 +46,7 @@ class ABC(Classifier):
     version: ClassVar[str] = "abc/1"
     requires: ClassVar[tuple[str, ...]] = ("customer_id", "monetary")
     outputs: ClassVar[tuple[str, ...]] = ("abc", "value_decile")
-    labels_zh: ClassVar[dict[str, str]] = {"A": "A 类", "B": "B 类", "C": "C 类"}
+    labels_zh: ClassVar[dict[str, str]] = LABELS_ZH["abc"]
 
     def __init__(self, cuts: Sequence[float] = (0.8, 0.95)):
         self.cuts = cuts

@@ -1,0 +1,65 @@
+"""Every command has help with an example, and expected errors are one line."""
+
+from __future__ import annotations
+
+import click
+import pytest
+import typer.main
+
+from kehu.cli.main import app, main
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, cmd in group.commands.items():
+        path = (*prefix, name)
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, path)
+        yield path
+
+
+COMMANDS = sorted(_commands(typer.main.get_command(app)))
+
+
+def test_there_are_commands():
+    names = {c[0] for c in COMMANDS}
+    assert {"analyze", "classify", "rfm", "import", "demo", "runs", "explain"} <= names
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_has_an_example(command, capsys):
+    assert main([*command, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "Example" in text, f"`kehu {' '.join(command)} --help` shows no example"
+
+
+def test_missing_file_is_one_clear_line(tmp_path, capsys):
+    code = main(["classify", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "nope.csv" in err
+    assert "Traceback" not in err
+
+
+def test_bad_as_of_is_one_clear_line(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_text("customer_id,order_time,amount\na,2024-01-01,1\n", encoding="utf-8")
+    code = main(["classify", str(f), "--as-of", "yesterday", "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "--as-of" in err and "yesterday" in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_is_one_clear_line(tmp_path, capsys):
+    cfg = tmp_path / "k.yaml"
+    cfg.write_text("classifiers:\n  rfm9: {}\n", encoding="utf-8")
+    f = tmp_path / "o.csv"
+    f.write_text("customer_id,order_time,amount\na,2024-01-01,1\n", encoding="utf-8")
+    code = main(["classify", str(f), "--config", str(cfg), "--out", str(tmp_path / "x.parquet")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "rfm9" in err and "rfm8" in err
+
+
+def test_usage_error_exit_2(capsys):
+    assert main(["analyze"]) == 2
