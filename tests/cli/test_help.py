@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 import typer.main
 
 from kehu.cli.main import app, main
 
 
-def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
+def _commands(group, prefix: tuple[str, ...] = ()):
     for name, cmd in group.commands.items():
         path = (*prefix, name)
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):  # a group of subcommands
             yield from _commands(cmd, path)
         yield path
 

@@ -55,7 +55,9 @@ LangOpt = Annotated[
 ]
 
 
-def settings_from(config: Path | None, *, as_of: str | None = None, lang: str | None = None) -> Settings:
+def settings_from(
+    config: Path | None, *, as_of: str | None = None, lang: str | None = None
+) -> Settings:
     """Settings from the config file, with command-line options taking precedence."""
     settings = load_config(config)
     updates: dict = {}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from rich.text import Text
 
@@ -39,20 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     from kehu.cli.common import console
 
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="kehu")
+        app(args=argv, prog_name="kehu")  # standalone: usage errors and --help exit
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except KehuError as exc:
         # plain Text: messages may contain [brackets] that are not markup
         console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         return 1
-    except click.exceptions.Abort:
-        console.print("aborted")
-        return 130
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 def run() -> None:

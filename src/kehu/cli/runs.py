@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kehu.cli.common import AsOfOpt, ConfigOpt, MapOpt, Paths, as_list, CustomersOpt, ProductsOpt, out, settings_from
+from kehu.cli.common import (
+    AsOfOpt,
+    ConfigOpt,
+    CustomersOpt,
+    MapOpt,
+    Paths,
+    ProductsOpt,
+    as_list,
+    out,
+    settings_from,
+)
 
 app = typer.Typer(
     help="Kept classification runs: list, compare (migration matrix), publish.\n\n"
