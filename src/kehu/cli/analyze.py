@@ -78,6 +78,7 @@ def analyze_cmd(
 
       kehu analyze exports/*.xlsx --map 'amount=实收金额' --config kehu.yaml
     """
+    from kehu.i18n import label
     from kehu.services.analysis import ANALYZE_STEPS, analyze
 
     settings = settings_from(config, as_of=as_of, lang=lang)
@@ -102,8 +103,8 @@ def analyze_cmd(
     )
     if "rfm8" in result.customers.columns and n:
         counts = result.customers["rfm8"].value_counts()
-        for label, count in counts.items():
-            out.print(f"  {label}: {count:,} ({count / n:.1%})")
+        for value, count in counts.items():
+            out.print(f"  {label('rfm8', value, settings.lang)}: {count:,} ({count / n:.1%})")
     for note in result.notes:
         out.print(f"[dim]{note}[/]")
     for path in result.files.values():

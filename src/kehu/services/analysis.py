@@ -119,11 +119,12 @@ def classify_imported(
         window_days=settings.window_days,
     )
     params = classifier_params(settings)
-    if "cluster" in names and imported.products is not None:
+    products = imported.products
+    if "cluster" in names and products is not None and "category" in products.columns:
         from kehu.analytics.mix import category_mix
 
         mix, mix_names = category_mix(
-            imported.orders, imported.products, as_of=day, window_days=settings.window_days
+            imported.orders, products, as_of=day, window_days=settings.window_days
         )
         features = features.left_join(mix, "customer_id").drop("customer_id_right")
         params.setdefault("cluster", {}).setdefault("mix_names", mix_names)

@@ -68,6 +68,7 @@ def understand(
     imported = current.imported
     orders = _before(imported.orders, current.as_of, settings.window_days)
     products = imported.products
+    has_categories = products is not None and "category" in products.columns
     customers = to_table(table)
     profiles = {
         col: class_profile(customers, col, orders=orders, products=products).to_pandas()
@@ -96,7 +97,7 @@ def understand(
             for k, v in product_movement(orders, products, as_of=current.as_of).items()
         },
         category_preference=(
-            category_preference(orders, products).to_pandas() if products is not None else None
+            category_preference(orders, products).to_pandas() if has_categories else None
         ),
         import_summary={
             **summary.to_dict(),

@@ -99,7 +99,9 @@ class Clusters(Classifier):
     n_init
         k-means restarts.
     sample_size
-        At most this many customers (a seeded sample) to choose k.
+        At most this many customers (a seeded sample) to choose k.  The
+        silhouette costs O(sample_size²) per k tried; 3,000 customers pick the
+        same k as 10,000 on the real data sets in the tests, at a tenth of the time.
     mix_weight
         Weight of the category mix against RFM (1 = comparable; 0 ignores it).
     mix_names
@@ -129,7 +131,7 @@ class Clusters(Classifier):
         lang: str = "zh",
         random_state: int = 0,
         n_init: int = 10,
-        sample_size: int = 10_000,
+        sample_size: int = 3_000,
         mix_weight: float = 1.0,
         mix_names: Mapping[str, str] | None = None,
     ):

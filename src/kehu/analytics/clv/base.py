@@ -1,0 +1,293 @@
+"""The small shared base of the CLV models: data checks, the fit, errors, JSON.
+
+A model keeps its ``__init__`` arguments untouched; :meth:`CLVModel.fit` finds
+the maximum-likelihood parameters on a per-customer summary
+(:data:`~kehu.analytics.clv.summary.SUMMARY_COLUMNS`) and sets ``params_``,
+``se_``, ``log_likelihood_`` and ``n_customers_``.
+
+The optimisation runs over the logarithms of the (positive) parameters, on
+the mean log-likelihood, with the model's gradient.  Customers with identical
+summaries are grouped and weighted, so a likelihood evaluation costs one pass
+over the distinct rows.  Standard errors come from the inverse of a numerical
+Hessian (central differences of the gradient) in log space, carried to the
+natural parameters by the delta method (exact at the optimum).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+from scipy import optimize
+
+from kehu.exceptions import KehuError, NotFittedError, SchemaError
+
+#: format version of the JSON written by :meth:`CLVModel.save`
+FORMAT_VERSION = 1
+
+
+class ConvergenceWarning(UserWarning):
+    """The optimiser stopped before the gradient vanished."""
+
+
+def as_frame(data: Any, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """``data`` (pandas, polars, Arrow or an Ibis table) as pandas, columns checked.
+
+    Raises :class:`SchemaError` naming the missing columns, and when a column
+    has missing or negative values.
+    """
+    if hasattr(data, "to_pandas") and not isinstance(data, pd.DataFrame):
+        data = data.to_pandas()
+    if not isinstance(data, pd.DataFrame):
+        raise SchemaError(
+            f"{what}: expected a per-customer summary table, got {type(data).__name__}"
+        )
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        found = ", ".join(map(str, data.columns)) or "(none)"
+        raise SchemaError(
+            f"{what} is missing column(s) {', '.join(missing)}; columns found: {found}"
+        )
+    for c in columns:
+        if c == "customer_id":
+            continue
+        values = pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise SchemaError(f"{what}: column {c} has {bad.sum()} missing or non-numeric value(s)")
+        if (values < 0).any():
+            raise SchemaError(f"{what}: column {c} has {(values < 0).sum()} negative value(s)")
+    return data
+
+
+def column(data: pd.DataFrame, name: str) -> np.ndarray:
+    return pd.to_numeric(data[name]).to_numpy(dtype=float)
+
+
+def check_horizon(t: Any, what: str = "t") -> np.ndarray:
+    """A positive horizon (scalar or array) as floats, else :class:`SchemaError`."""
+    arr = np.asarray(t, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise SchemaError(
+            f"{what} must be a positive time horizon (in the summary's unit), got {t!r}"
+        )
+    return arr
+
+
+def group_rows(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Distinct rows of the given columns and how many customers have each."""
+    stacked = np.column_stack(columns)
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return tuple(unique[:, i] for i in range(unique.shape[1])), counts.astype(float)
+
+
+class CLVModel:
+    """Base class; subclasses set :attr:`param_names` and implement the hooks."""
+
+    #: names of the parameters, in the order of the optimisation vector
+    param_names: ClassVar[tuple[str, ...]]
+    #: columns of the summary the model needs
+    requires: ClassVar[tuple[str, ...]]
+    #: start of the optimisation (natural scale)
+    start: ClassVar[tuple[float, ...]]
+
+    def __init__(self, *, tol: float = 1e-10, max_iter: int = 2000):
+        self.tol = tol
+        self.max_iter = max_iter
+
+    # --- the estimator protocol -------------------------------------------------------------
+    def fit(self, data: Any) -> Self:
+        """Fit the parameters by maximum likelihood on a per-customer summary."""
+        frame = as_frame(data, self.requires, f"{type(self).__name__} input")
+        stats = self._statistics(frame)
+        if stats is None or stats[-1].sum() == 0:
+            raise SchemaError(f"{type(self).__name__}: no customers to fit the model on")
+        *arrays, weights = stats
+        total = weights.sum()
+
+        def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+            theta = np.exp(z)
+            ll, grad = self._loglik_grad(theta, *arrays, weights=weights)
+            # chain rule to log space; the mean keeps the scale independent of n
+            return -ll / total, -grad * theta / total
+
+        z0 = np.log(np.asarray(self.start, dtype=float))
+        res = optimize.minimize(
+            objective,
+            z0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-20.0, 20.0)] * len(z0),
+            options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
+        )
+        z = res.x
+        gnorm = float(np.max(np.abs(objective(z)[1])))
+        self.converged_ = bool(gnorm < 1e-4)
+        if not self.converged_:
+            warnings.warn(
+                f"{type(self).__name__}: the optimiser stopped with gradient {gnorm:.2g} "
+                f"({res.message}); the estimates may be unreliable",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        theta = np.exp(z)
+        self.params_ = dict(zip(self.param_names, map(float, theta), strict=True))
+        self.log_likelihood_ = float(self._loglik_grad(theta, *arrays, weights=weights)[0])
+        self.se_ = self._standard_errors(z, objective, total)
+        self.n_customers_ = int(total)
+        return self
+
+    def _standard_errors(self, z: np.ndarray, objective, total: float) -> dict[str, float]:
+        k = len(z)
+        h = 1e-4
+        hess = np.empty((k, k))
+        for i in range(k):
+            step = np.zeros(k)
+            step[i] = h
+            hess[i] = (objective(z + step)[1] - objective(z - step)[1]) / (2 * h)
+        hess = (hess + hess.T) / 2 * total  # of the total negative log-likelihood
+        try:
+            cov = np.linalg.inv(hess)
+            var = np.diag(cov)
+        except np.linalg.LinAlgError:
+            var = np.full(k, np.nan)
+        se = np.exp(z) * np.sqrt(np.where(var > 0, var, np.nan))
+        return dict(zip(self.param_names, map(float, se), strict=True))
+
+    def summary(self) -> pd.DataFrame:
+        """Parameters with standard errors and 95% intervals, one row per parameter."""
+        self._check_fitted()
+        coef = pd.Series(self.params_)
+        se = pd.Series(self.se_)
+        return pd.DataFrame(
+            {"coef": coef, "se": se, "lower_95": coef - 1.96 * se, "upper_95": coef + 1.96 * se}
+        )
+
+    # --- persistence -------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        return {"tol": self.tol, "max_iter": self.max_iter}
+
+    def to_dict(self) -> dict[str, Any]:
+        self._check_fitted()
+        return {
+            "format": FORMAT_VERSION,
+            "model": type(self).__name__,
+            "init": self.get_params(),
+            "params": self.params_,
+            "se": self.se_,
+            "log_likelihood": self.log_likelihood_,
+            "n_customers": self.n_customers_,
+            "converged": self.converged_,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model as JSON; returns the path."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+        return path
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> Self:
+        name = record.get("model")
+        if name != cls.__name__:
+            raise KehuError(f"the saved model is a {name}, not a {cls.__name__}")
+        try:
+            model = cls(**record["init"])
+            model.params_ = {p: float(record["params"][p]) for p in cls.param_names}
+            model.se_ = {p: float(record["se"].get(p, np.nan)) for p in cls.param_names}
+            model.log_likelihood_ = float(record["log_likelihood"])
+            model.n_customers_ = int(record["n_customers"])
+            model.converged_ = bool(record.get("converged", True))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KehuError(f"the saved {cls.__name__} is incomplete or malformed: {exc}") from None
+        return model
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`."""
+        try:
+            record = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise KehuError(f"cannot read a saved model from {path}: {exc}") from None
+        return cls.from_dict(record)
+
+    # --- helpers for subclasses ----------------------------------------------------------------
+    def _theta(self) -> tuple[float, ...]:
+        self._check_fitted()
+        return tuple(self.params_[p] for p in self.param_names)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit(summary) first"
+            )
+
+    def __repr__(self) -> str:
+        if hasattr(self, "params_"):
+            inner = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+            return f"{type(self).__name__}(fitted: {inner})"
+        return f"{type(self).__name__}()"
+
+    # --- hooks ---------------------------------------------------------------------------------
+    def _statistics(self, data: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
+        """Grouped sufficient statistics, the weights last."""
+        raise NotImplementedError
+
+    def _loglik_grad(self, theta: np.ndarray, *arrays: np.ndarray, weights: np.ndarray):
+        """Total log-likelihood and its gradient in the natural parameters."""
+        raise NotImplementedError
+
+
+class PurchaseModel(CLVModel):
+    """A model of repeat purchases over the ``frequency, recency, T`` summary."""
+
+    requires = ("frequency", "recency", "T")
+
+    def _statistics(self, data: pd.DataFrame):
+        x, tx, T = (column(data, c) for c in self.requires)
+        if np.any(tx > T + 1e-9):
+            n = int(np.sum(tx > T + 1e-9))
+            raise SchemaError(f"{type(self).__name__} input: recency exceeds T for {n} customer(s)")
+        if np.any((x > 0) & (tx <= 0)):
+            n = int(np.sum((x > 0) & (tx <= 0)))
+            raise SchemaError(
+                f"{type(self).__name__} input: {n} customer(s) with repeat purchases have recency 0"
+            )
+        if np.any(x != np.round(x)):
+            raise SchemaError(f"{type(self).__name__} input: frequency must be whole numbers")
+        (x, tx, T), w = group_rows(x, tx, T)
+        return x, tx, T, w
+
+    def _arrays(self, data: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        frame = as_frame(data, self.requires, f"{type(self).__name__} input")
+        return tuple(column(frame, c) for c in self.requires)
+
+    def predict_purchases(self, t: Any, data: Any) -> np.ndarray:
+        """Expected purchases in the next ``t`` time units, per customer of ``data``."""
+        self._check_fitted()
+        horizon = check_horizon(t)
+        return self._conditional_purchases(horizon, *self._arrays(data))
+
+    def probability_alive(self, data: Any) -> np.ndarray:
+        """Probability that each customer of ``data`` is still active at ``T``."""
+        self._check_fitted()
+        return self._probability_alive(*self._arrays(data))
+
+    def expected_purchases(self, t: Any) -> np.ndarray:
+        """Expected repeat purchases in ``(0, t]`` of a new customer (the population curve)."""
+        self._check_fitted()
+        return self._unconditional_purchases(check_horizon(t))
+
+    def _conditional_purchases(self, t, x, tx, T) -> np.ndarray:
+        raise NotImplementedError
+
+    def _probability_alive(self, x, tx, T) -> np.ndarray:
+        raise NotImplementedError
+
+    def _unconditional_purchases(self, t) -> np.ndarray:
+        raise NotImplementedError
