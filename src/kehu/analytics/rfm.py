@@ -117,10 +117,11 @@ def rfm_summary(
     >>> orders = pd.DataFrame({"customer_id": ["a", "a", "b"],
     ...     "order_time": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-03"]),
     ...     "amount": [10.0, 20.0, 5.0]})
-    >>> kehu.rfm_summary(orders, as_of="2024-01-10").to_pandas()[["customer_id", "orders"]]
-      customer_id  orders
-    0           a       2
-    1           b       1
+    >>> rfm = kehu.rfm_summary(orders, as_of="2024-01-10").order_by("customer_id")
+    >>> rfm.to_pandas()[["customer_id", "orders", "recency_days"]]
+      customer_id  orders  recency_days
+    0           a       2             5
+    1           b       1             7
     """
     t, day = purchase_window(orders, as_of, window_days)
     ret = _is_return(t)

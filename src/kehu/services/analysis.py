@@ -165,7 +165,7 @@ def classify_files(
     )
     result = classify_imported(imported, settings=settings)
     with atomic_path(out) as tmp:
-        result.table.to_parquet(tmp)
+        result.table.order_by("customer_id").to_parquet(tmp)
     return result
 
 
@@ -227,7 +227,7 @@ def analyze(
         current.table = apply_published(current.table, locked)
         current.info["grades_locked_from"] = published.run_id
         notes.append(f"grades locked from published run {published.run_id}")
-    table = current.table.to_pandas()
+    table = current.table.order_by("customer_id").to_pandas()
     run_id = run_id_for(current.as_of, _fingerprint(imported, settings, names))
     store.save(run_id, table, current.info)
 
