@@ -11,7 +11,7 @@ import sys
 import typer
 from rich.text import Text
 
-from kehu.cli import analyze, demo, runs
+from kehu.cli import analyze, demo, predict, runs
 from kehu.exceptions import KehuError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 analyze.register(app)
 demo.register(app)
+predict.register(app)
 app.add_typer(runs.app, name="runs")
 app.command("explain")(runs.explain_cmd)
 

@@ -1,0 +1,147 @@
+"""Prediction commands: clv, recommend (churn and forecast join them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kehu.cli.common import ConfigOpt, LangOpt, MapOpt, Paths, console, out, settings_from
+
+OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
+FormatOpt = Annotated[
+    list[str] | None,
+    typer.Option("--format", help="Also write the table as csv and/or xlsx (repeatable)."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("clv")(clv_cmd)
+    app.command("recommend")(recommend_cmd)
+
+
+def clv_cmd(
+    paths: Paths,
+    calibration_end: Annotated[
+        str, typer.Option("--calibration-end", help="Last day of the calibration period.")
+    ],
+    out_dir: OutDir = Path("clv"),
+    holdout_end: Annotated[
+        str | None,
+        typer.Option("--holdout-end", help="Last day of the holdout period (for validation)."),
+    ] = None,
+    time_unit: Annotated[str, typer.Option("--time-unit", help="day or week.")] = "week",
+    model: Annotated[str, typer.Option("--model", help="bgnbd or pnbd.")] = "bgnbd",
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", help="Value the next N days.")
+    ] = 365,
+    discount_rate: Annotated[
+        float, typer.Option("--discount-rate", help="Discount rate per time unit.")
+    ] = 0.0,
+    margin: Annotated[float, typer.Option("--margin", help="Profit margin (0-1].")] = 1.0,
+    config: ConfigOpt = None,
+    mapping: MapOpt = None,
+    formats: FormatOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Customer lifetime value: BG/NBD (or Pareto/NBD) and Gamma-Gamma, fit by maximum likelihood.
+
+    Writes OUT/customers.parquet (frequency, recency, T, monetary_value, probability_alive,
+    expected_purchases, expected_spend, clv), OUT/params.json, the saved models, and with
+    --holdout-end OUT/holdout.parquet and OUT/metrics.json (predicted vs actual repeat purchases).
+
+    Example:
+
+      kehu clv cdnow_sample.parquet --calibration-end 1997-09-30 --holdout-end 1998-06-30 --out clv/
+    """
+    from kehu.services.predict import clv_files
+
+    settings = settings_from(config, lang=lang)
+    with console.status("fitting lifetime-value models…"):
+        result = clv_files(
+            paths,
+            settings=settings,
+            out_dir=out_dir,
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            unit=time_unit,
+            model=model,
+            horizon_days=horizon_days,
+            discount_rate=discount_rate,
+            margin=margin,
+            mapping=mapping or (),
+            formats=formats or (),
+        )
+    p = result.params
+    params = ", ".join(f"{k} = {v:.4g}" for k, v in p["params"].items())
+    out.print(f"{p['model']}: {params}; log-likelihood {p['log_likelihood']:.1f}")
+    if p["spend_params"]:
+        spend = ", ".join(f"{k} = {v:.4g}" for k, v in p["spend_params"].items())
+        out.print(f"gamma-gamma: {spend}")
+    if result.holdout is not None:
+        actual, predicted = result.holdout.actual.sum(), result.holdout.predicted.sum()
+        out.print(f"holdout repeat purchases: actual {actual:,.0f}, predicted {predicted:,.0f}")
+    for path in result.files.values():
+        out.print(f"  → {path}")
+
+
+def recommend_cmd(
+    paths: Paths,
+    out_dir: OutDir = Path("recommend"),
+    split_date: Annotated[
+        str | None,
+        typer.Option("--split-date", help="Evaluate on a time split at this date first."),
+    ] = None,
+    k: Annotated[int, typer.Option("-k", help="Products per customer.")] = 10,
+    model: Annotated[str, typer.Option("--model", help="ease or itemknn.")] = "ease",
+    opt_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--opt-out", help="File of customer ids (one per line) with no personalised offers."
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+    mapping: MapOpt = None,
+    formats: FormatOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Next products to offer each customer, with a popularity fallback for new customers.
+
+    Writes OUT/recommendations.parquet (customer_id, rank, product_id, score, reason) and, with
+    --split-date, OUT/metrics.json (precision@k, recall@k, NDCG@k, coverage for the model and
+    the global and per-segment popularity baselines).
+
+    Example:
+
+      kehu recommend online_retail.parquet --split-date 2011-09-01 --out rec/
+    """
+    from kehu.services.predict import recommend_files
+
+    settings = settings_from(config, lang=lang)
+    ids: list[str] = []
+    if opt_out is not None:
+        if not opt_out.is_file():
+            from kehu.exceptions import ConfigError
+
+            raise ConfigError(f"--opt-out file not found: {opt_out}")
+        ids = [x.strip() for x in opt_out.read_text(encoding="utf-8-sig").splitlines() if x.strip()]
+    with console.status("fitting the recommender…"):
+        result = recommend_files(
+            paths,
+            settings=settings,
+            out_dir=out_dir,
+            split_date=split_date,
+            k=k,
+            model=model,
+            opt_out=ids,
+            mapping=mapping or (),
+            formats=formats or (),
+        )
+    if result.metrics:
+        for name in ("model", "global_popularity", "segment_popularity"):
+            m = result.metrics[name]
+            figures = ", ".join(f"{key} {value:.4f}" for key, value in m.items())
+            out.print(f"{name}: {figures}")
+    for path in result.files.values():
+        out.print(f"  → {path}")

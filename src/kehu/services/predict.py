@@ -1,0 +1,216 @@
+"""Predictions as use cases: lifetime value and recommendations over imported files.
+
+Each use case writes its table(s) and a machine-readable ``params.json`` or
+``metrics.json`` beside them, so that results can be checked by a script.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kehu.analytics.rfm import as_date
+from kehu.atomic import atomic_path
+from kehu.config import Settings
+from kehu.exceptions import ConfigError, SchemaError
+from kehu.services.analysis import PathArg, load
+
+PURCHASE_MODELS = ("bgnbd", "pnbd")
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(
+            json.dumps(payload, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8"
+        )
+    return path
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars and dates."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return path
+
+
+def write_extra_formats(
+    path: Path, frame: pd.DataFrame, formats: Sequence[str], lang: str
+) -> dict[str, Path]:
+    """Copies of a Parquet table as CSV and/or Excel, with translated headers."""
+    from kehu.report.excel import write_table
+
+    out = {}
+    for fmt in formats:
+        if fmt not in ("csv", "xlsx"):
+            raise ConfigError(f"--format must be csv or xlsx, got {fmt!r}")
+        out[f"{path.stem}_{fmt}"] = write_table(frame, path.with_suffix(f".{fmt}"), lang)
+    return out
+
+
+@dataclass
+class CLVResult:
+    customers: pd.DataFrame
+    params: dict[str, Any]
+    holdout: pd.DataFrame | None
+    files: dict[str, Path]
+
+
+def clv_files(
+    paths: PathArg,
+    *,
+    settings: Settings,
+    out_dir: str | Path,
+    calibration_end: str | dt.date,
+    holdout_end: str | dt.date | None = None,
+    unit: str = "week",
+    model: str = "bgnbd",
+    horizon_days: int = 365,
+    discount_rate: float = 0.0,
+    margin: float = 1.0,
+    mapping: Sequence[str] = (),
+    formats: Sequence[str] = (),
+) -> CLVResult:
+    """Fit a purchase model and Gamma-Gamma on the calibration period; value every customer.
+
+    ``horizon_days`` is converted to the time unit; ``discount_rate`` is per
+    time unit.  With ``holdout_end`` the holdout comparison (predicted against
+    actual repeat purchases per calibration-frequency group) is written too.
+    """
+    from kehu.analytics.clv import (
+        BetaGeoModel,
+        GammaGammaModel,
+        ParetoNBDModel,
+        clv_summary,
+        customer_value,
+        holdout_comparison,
+    )
+
+    if model not in PURCHASE_MODELS:
+        raise ConfigError(f"--model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    if unit not in ("day", "week"):
+        raise ConfigError(f"--time-unit must be day or week, got {unit!r}")
+    if horizon_days <= 0:
+        raise ConfigError(f"the horizon must be a positive number of days, got {horizon_days}")
+    cal_end = as_date(calibration_end, "--calibration-end")
+    hold_end = as_date(holdout_end, "--holdout-end") if holdout_end is not None else None
+    if hold_end is not None and hold_end <= cal_end:
+        raise ConfigError(f"--holdout-end {hold_end} must be after --calibration-end {cal_end}")
+
+    imported = load(paths, settings=settings, mapping=mapping)
+    summary = clv_summary(
+        imported.orders, calibration_end=cal_end, observation_end=hold_end, unit=unit
+    ).to_pandas()
+    if summary.empty:
+        raise SchemaError(f"no customer has a purchase on or before {cal_end}")
+    purchases = (BetaGeoModel() if model == "bgnbd" else ParetoNBDModel()).fit(summary)
+    repeat = summary[summary.frequency > 0]
+    spend = GammaGammaModel().fit(repeat) if len(repeat) >= 3 else None
+    per_unit = 7.0 if unit == "week" else 1.0
+    values = customer_value(
+        purchases,
+        spend if spend is not None else float(repeat.monetary_value.mean() or 0.0),
+        summary,
+        horizon=horizon_days / per_unit,
+        discount_rate=discount_rate,
+        margin=margin,
+    )
+    customers = summary.merge(values, on="customer_id")
+    params = {
+        "model": model,
+        "params": purchases.params_,
+        "standard_errors": purchases.se_,
+        "log_likelihood": purchases.log_likelihood_,
+        "n_customers": purchases.n_customers_,
+        "spend_model": "gamma_gamma" if spend is not None else "mean",
+        "spend_params": spend.params_ if spend is not None else None,
+        "spend_standard_errors": spend.se_ if spend is not None else None,
+        "calibration_end": cal_end,
+        "holdout_end": hold_end,
+        "time_unit": unit,
+        "horizon_days": horizon_days,
+        "discount_rate": discount_rate,
+        "margin": margin,
+    }
+    out_dir = Path(out_dir)
+    files = {
+        "customers": write_parquet(out_dir / "customers.parquet", customers),
+        "params": write_json(out_dir / "params.json", params),
+        "model": _save(purchases, out_dir / f"{model}.json"),
+    }
+    files.update(write_extra_formats(files["customers"], customers, formats, settings.lang))
+    if spend is not None:
+        files["spend_model"] = _save(spend, out_dir / "gamma_gamma.json")
+    holdout = None
+    if hold_end is not None:
+        holdout = holdout_comparison(purchases, summary)
+        files["holdout"] = write_parquet(out_dir / "holdout.parquet", holdout)
+        files["metrics"] = write_json(
+            out_dir / "metrics.json",
+            {
+                "holdout_actual": float(summary.frequency_holdout.sum()),
+                "holdout_predicted": float(holdout.predicted.sum()),
+                "by_frequency": holdout.to_dict(orient="records"),
+            },
+        )
+    return CLVResult(customers=customers, params=params, holdout=holdout, files=files)
+
+
+def _save(model: Any, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    return path
+
+
+@dataclass
+class RecommendResult:
+    recommendations: pd.DataFrame
+    metrics: dict[str, Any] | None
+    files: dict[str, Path]
+
+
+def recommend_files(
+    paths: PathArg,
+    *,
+    settings: Settings,
+    out_dir: str | Path,
+    split_date: str | dt.date | None = None,
+    k: int = 10,
+    model: str = "ease",
+    opt_out: Sequence[str] = (),
+    mapping: Sequence[str] = (),
+    formats: Sequence[str] = (),
+) -> RecommendResult:
+    """Top-k products per customer; with ``split_date``, the time-split evaluation too."""
+    from kehu.analytics.recommend import Recommender, evaluate_split
+
+    if k <= 0:
+        raise ConfigError(f"-k must be a positive number of products, got {k}")
+    imported = load(paths, settings=settings, mapping=mapping)
+    out_dir = Path(out_dir)
+    files: dict[str, Path] = {}
+    metrics = None
+    if split_date is not None:
+        split = as_date(split_date, "--split-date")
+        metrics = evaluate_split(
+            imported.orders, split, k=k, recommender=Recommender(k=k, model=model)
+        )
+        files["metrics"] = write_json(out_dir / "metrics.json", metrics)
+    rec = Recommender(k=k, model=model).fit(imported.orders, as_of=settings.as_of)
+    table = rec.recommend(k=k, opt_out=set(opt_out) or None)
+    files["recommendations"] = write_parquet(out_dir / "recommendations.parquet", table)
+    files.update(write_extra_formats(files["recommendations"], table, formats, settings.lang))
+    return RecommendResult(recommendations=table, metrics=metrics, files=files)
