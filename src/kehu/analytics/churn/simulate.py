@@ -1,0 +1,163 @@
+"""Simulated customers whose churn is known, and announced by their behaviour.
+
+Each customer ``i`` (vectorised with numpy, no loop over customers):
+
+* arrives at ``a_i``, uniform over the period (minus its last ``min_age_days``),
+  and buys on arrival;
+* buys at Poisson rate ``lambda_i ~ Gamma(rate_shape, rate_mean / rate_shape)``
+  per day while engaged;
+* starts to disengage at ``d_i = a_i + Exp(engaged_days)``: from then on they
+  buy at ``decline_rate * lambda_i``, spend ``decline_spend`` times as much per
+  order and choose among fewer products (a third of their usual range);
+* churns (buys nothing ever again) at ``c_i = d_i + Exp(decline_days)``.
+
+So churn is a hidden event with observable precursors (falling frequency,
+spend and breadth), as it is for real customers who drift to a competitor,
+and the truth (``decline_start``, ``churned_at``) is returned with the orders.
+The BG/NBD model, which sees only the purchase counts and their timing, misses
+the declining spend and breadth; a model given those features should not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kehu.analytics.rfm import DateLike, as_date
+from kehu.exceptions import SchemaError
+
+
+def simulate_churn(
+    n: int,
+    *,
+    start: DateLike = "2022-01-01",
+    end: DateLike = "2024-12-31",
+    rate_mean: float = 1 / 21,
+    rate_shape: float = 2.0,
+    engaged_days: float = 700.0,
+    decline_days: float = 60.0,
+    decline_rate: float = 0.8,
+    decline_spend: float = 0.35,
+    min_age_days: int = 30,
+    n_products: int = 300,
+    seed: Any = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Order lines of ``n`` customers and the truth about their churn.
+
+    Parameters
+    ----------
+    n
+        Number of customers.
+    start, end
+        The observed period (both inclusive); nothing happens after ``end``.
+    rate_mean, rate_shape
+        Mean and Gamma shape of the engaged purchase rate (orders per day).
+    engaged_days, decline_days
+        Mean lengths (days) of the engaged and the declining phases.
+    decline_rate, decline_spend
+        Multipliers of the purchase rate and of the spend per order while declining.
+    min_age_days
+        Nobody arrives in the last ``min_age_days`` days of the period.
+    n_products
+        Size of the product catalogue.
+    seed
+        Seed of the numpy random generator.
+
+    Returns
+    -------
+    ``(orders, truth)``: ``orders`` in the canonical schema (``customer_id,
+    order_id, order_time, product_id, quantity, price, amount, is_return``),
+    one line per order; ``truth`` one row per customer with ``customer_id,
+    arrived, decline_start, churned_at`` (timestamps, possibly after ``end``).
+
+    Examples
+    --------
+    >>> orders, truth = simulate_churn(100, seed=1)
+    >>> sorted(truth.columns)
+    ['arrived', 'churned_at', 'customer_id', 'decline_start']
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
+        raise SchemaError(f"the number of customers must be a positive whole number, got {n!r}")
+    first, last = as_date(start, "start"), as_date(end, "end")
+    span = (last - first).days + 1  # days observed
+    if span <= min_age_days:
+        raise SchemaError(f"the period {first} to {last} is shorter than min_age_days")
+    for name, value in (
+        ("rate_mean", rate_mean),
+        ("rate_shape", rate_shape),
+        ("engaged_days", engaged_days),
+        ("decline_days", decline_days),
+    ):
+        if not value > 0:
+            raise SchemaError(f"{name} must be positive, got {value!r}")
+    rng = np.random.default_rng(seed)
+
+    # per customer, times in days since `start`
+    arrive = rng.uniform(0.0, span - min_age_days, n)
+    lam = rng.gamma(rate_shape, rate_mean / rate_shape, n)
+    decline = arrive + rng.exponential(engaged_days, n)
+    churn = decline + rng.exponential(decline_days, n)
+    spend = rng.gamma(2.0, 20.0, n)  # mean order value while engaged
+    breadth = 1 + rng.poisson(8, n)  # products the customer chooses among
+    offset = rng.integers(0, n_products, n)
+
+    # engaged phase [arrive, decline) and declining phase [decline, churn), cut at `end`
+    e_end = np.minimum(decline, span)
+    d_end = np.minimum(churn, span)
+    e_len = np.maximum(e_end - arrive, 0.0)
+    d_len = np.maximum(d_end - np.minimum(decline, span), 0.0)
+    n_e = rng.poisson(lam * e_len)
+    n_d = rng.poisson(decline_rate * lam * d_len)
+
+    owner = np.concatenate(
+        [np.arange(n), np.repeat(np.arange(n), n_e), np.repeat(np.arange(n), n_d)]
+    )
+    declining = np.concatenate([np.zeros(n + n_e.sum(), bool), np.ones(n_d.sum(), bool)])
+    u = rng.uniform(0.0, 1.0, len(owner))
+    t = np.where(
+        declining,
+        decline[owner] + u * d_len[owner],
+        arrive[owner] + u * e_len[owner],
+    )
+    t[:n] = arrive  # the first purchase, on arrival
+    keep = t < span
+    owner, declining, t = owner[keep], declining[keep], t[keep]
+
+    value = spend[owner] * np.where(declining, decline_spend, 1.0)
+    amount = np.round(rng.gamma(4.0, value / 4.0), 2)
+    choices = np.where(declining, np.maximum(breadth[owner] // 3, 1), breadth[owner])
+    product = (offset[owner] + rng.integers(0, 1 << 30, len(owner)) % choices) % n_products
+    quantity = 1 + rng.poisson(2.0, len(owner))
+
+    origin = pd.Timestamp(dt.datetime.combine(first, dt.time()))
+    order_time = origin + pd.to_timedelta(np.round(t * 86400.0).astype("int64"), unit="s")
+    ids = np.char.add("c", np.arange(n).astype(str))
+    orders = pd.DataFrame(
+        {
+            "customer_id": ids[owner],
+            "order_id": np.char.add("o", np.arange(len(owner)).astype(str)),
+            "order_time": order_time,
+            "product_id": np.char.add("p", product.astype(str)),
+            "quantity": quantity.astype(float),
+            "price": np.round(amount / quantity, 4),
+            "amount": amount,
+            "is_return": np.zeros(len(owner), bool),
+        }
+    )
+    orders = orders.sort_values("order_time", kind="stable").reset_index(drop=True)
+
+    def stamp(days: np.ndarray) -> pd.Series:
+        return origin + pd.to_timedelta(np.round(days * 86400.0).astype("int64"), unit="s")
+
+    truth = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "arrived": stamp(arrive),
+            "decline_start": stamp(decline),
+            "churned_at": stamp(churn),
+        }
+    )
+    return orders, truth
