@@ -100,3 +100,30 @@ def test_recommend_writes_metrics_and_lists(tmp_path, capsys):
     recs = pd.read_parquet(out / "recommendations.parquet")
     assert set(recs.columns) >= {"customer_id", "rank", "product_id", "score", "reason"}
     assert recs.groupby("customer_id").size().max() <= 2
+
+
+def test_churn_writes_metrics_predictions_and_model(tmp_path, capsys):
+    from kehu.analytics.churn import simulate_churn
+
+    orders, _truth = simulate_churn(800, start="2023-01-01", end="2024-06-30", seed=3)
+    f = tmp_path / "orders.parquet"
+    orders.to_parquet(f, index=False)
+    out = tmp_path / "churn"
+    code = main(["churn", str(f), "--cutoff", "2024-03-01", "--horizon", "90", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    scores = metrics["metrics"]
+    assert {"model", "recency", "bgnbd"} == set(scores)
+    assert scores["model"]["roc_auc"] > scores["bgnbd"]["roc_auc"]
+    churn = pd.read_parquet(out / "churn.parquet")
+    assert churn.churn_risk.between(0, 1).all()
+    assert churn.churn_reasons.str.len().gt(0).any()
+    assert (out / "churn_model.pkl").is_file()
+
+
+def test_churn_bad_horizon(tmp_path, capsys):
+    f = tmp_path / "o.csv"
+    f.write_text("customer_id,order_time,amount\na,2024-01-01,1\n", encoding="utf-8")
+    code = main(["churn", str(f), "--horizon", "0", "--out", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 1 and "--horizon" in err and "Traceback" not in err

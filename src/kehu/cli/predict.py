@@ -1,4 +1,4 @@
-"""Prediction commands: clv, recommend (churn and forecast join them)."""
+"""Prediction commands: clv, recommend, churn, forecast."""
 
 from __future__ import annotations
 
@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from kehu.cli.common import ConfigOpt, LangOpt, MapOpt, Paths, console, out, settings_from
+from kehu.cli.common import (
+    AsOfOpt,
+    ConfigOpt,
+    CustomersOpt,
+    LangOpt,
+    MapOpt,
+    Paths,
+    ProductsOpt,
+    as_list,
+    console,
+    out,
+    settings_from,
+)
 
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.")]
 FormatOpt = Annotated[
@@ -19,6 +31,7 @@ FormatOpt = Annotated[
 def register(app: typer.Typer) -> None:
     app.command("clv")(clv_cmd)
     app.command("recommend")(recommend_cmd)
+    app.command("churn")(churn_cmd)
 
 
 def clv_cmd(
@@ -142,6 +155,61 @@ def recommend_cmd(
         for name in ("model", "global_popularity", "segment_popularity"):
             m = result.metrics[name]
             figures = ", ".join(f"{key} {value:.4f}" for key, value in m.items())
+            out.print(f"{name}: {figures}")
+    for path in result.files.values():
+        out.print(f"  → {path}")
+
+
+def churn_cmd(
+    paths: Paths,
+    out_dir: OutDir = Path("churn"),
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            "--cutoff", help="Evaluate out of time: test at this date, train N days earlier."
+        ),
+    ] = None,
+    horizon: Annotated[
+        int, typer.Option("--horizon", help="Churned = no purchase in the next N days.")
+    ] = 90,
+    as_of: AsOfOpt = None,
+    customers: CustomersOpt = None,
+    products: ProductsOpt = None,
+    config: ConfigOpt = None,
+    mapping: MapOpt = None,
+    formats: FormatOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Churn risk per customer with its main reasons in words (calibrated gradient boosting).
+
+    Writes OUT/churn.parquet (customer_id, churn_risk, churn_reasons), the saved model and,
+    with --cutoff, OUT/metrics.json (ROC AUC, PR AUC, top-decile lift, calibration) for the
+    model and the baselines (recency alone, BG/NBD probability alive).
+
+    Example:
+
+      kehu churn online_retail.parquet --cutoff 2011-09-01 --horizon 90 --out churn/
+    """
+    from kehu.services.predict import churn_files
+
+    settings = settings_from(config, as_of=as_of, lang=lang)
+    with console.status("fitting the churn model…"):
+        result = churn_files(
+            paths,
+            settings=settings,
+            out_dir=out_dir,
+            cutoff=cutoff,
+            horizon_days=horizon,
+            customers=as_list(customers),
+            products=as_list(products),
+            mapping=mapping or (),
+            formats=formats or (),
+        )
+    if result.metrics:
+        for name, m in result.metrics["metrics"].items():
+            figures = ", ".join(
+                f"{key} {value:.3f}" for key, value in m.items() if isinstance(value, float)
+            )
             out.print(f"{name}: {figures}")
     for path in result.files.values():
         out.print(f"  → {path}")

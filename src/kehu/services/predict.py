@@ -214,3 +214,59 @@ def recommend_files(
     files["recommendations"] = write_parquet(out_dir / "recommendations.parquet", table)
     files.update(write_extra_formats(files["recommendations"], table, formats, settings.lang))
     return RecommendResult(recommendations=table, metrics=metrics, files=files)
+
+
+@dataclass
+class ChurnResult:
+    predictions: pd.DataFrame
+    metrics: dict[str, Any] | None
+    files: dict[str, Path]
+
+
+def churn_files(
+    paths: PathArg,
+    *,
+    settings: Settings,
+    out_dir: str | Path,
+    cutoff: str | dt.date | None = None,
+    horizon_days: int = 90,
+    customers: PathArg | None = None,
+    products: PathArg | None = None,
+    mapping: Sequence[str] = (),
+    formats: Sequence[str] = (),
+) -> ChurnResult:
+    """Churn risk of every customer now; with ``cutoff``, an out-of-time evaluation first.
+
+    The evaluation trains at ``cutoff - horizon_days`` (labels observed up to
+    ``cutoff``) and tests at ``cutoff`` (labels observed up to ``cutoff +
+    horizon_days``), against recency alone and BG/NBD probability alive.  The
+    model that scores customers now is fit on the latest fully observed horizon.
+    """
+    from kehu.analytics.churn import ChurnModel, evaluate_churn
+
+    if horizon_days <= 0:
+        raise ConfigError(f"--horizon must be a positive number of days, got {horizon_days}")
+    imported = load(
+        paths, settings=settings, customers=customers, products=products, mapping=mapping
+    )
+    out_dir = Path(out_dir)
+    files: dict[str, Path] = {}
+    metrics = None
+    if cutoff is not None:
+        test = as_date(cutoff, "--cutoff")
+        metrics = evaluate_churn(
+            imported.orders,
+            train_cutoff=test - dt.timedelta(days=horizon_days),
+            test_cutoff=test,
+            horizon_days=horizon_days,
+            products=imported.products,
+        )
+        files["metrics"] = write_json(out_dir / "metrics.json", metrics)
+    model = ChurnModel(horizon_days=horizon_days).fit(imported.orders, products=imported.products)
+    predictions = model.predict(
+        imported.orders, as_of=settings.as_of, products=imported.products, language=settings.lang
+    )
+    files["churn"] = write_parquet(out_dir / "churn.parquet", predictions)
+    files.update(write_extra_formats(files["churn"], predictions, formats, settings.lang))
+    files["model"] = _save(model, out_dir / "churn_model.pkl")
+    return ChurnResult(predictions=predictions, metrics=metrics, files=files)
