@@ -191,38 +191,18 @@ def _stage_orders(con, sources, options) -> _Staged:
         for i, (s, m) in enumerate(zip(sources, matches, strict=True))
     ]
     staged = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    temps.append(tables.view(con, "__kehu_staged", staged))
+    # The rules are applied once, into a typed temporary table (DuckDB spills it
+    # to disk beyond its memory limit); the duplicate check, the summary, the
+    # rejects and every later scan of the orders read that table, not the text.
+    temps.append(tables.build(con, "__kehu_staged", staged, temp=True))
     staged = con.table(temps[-1])
     dup = None
     if options.duplicates != "keep":
-        key = [*ORDER_COLUMNS, *attrs]
-        cand = staged.filter(staged.__reject.isnull())
-        if options.duplicates == "auto":
-            cand = cand.filter(cand.order_id.notnull())
-        groups = (
-            cand.group_by(key)
-            .aggregate(__n=cand.count(), __first=cand.__seq.min())
-            .filter(lambda g: g.__n > 1)
-        )
-        g_name = tables.build(con, "__kehu_dupgroups", groups, temp=True)
-        temps.append(g_name)
-        g = con.table(g_name)
-        if g.count().execute() > 0:
-            pairs = cand.join(g, [cand[k].identical_to(g[k]) for k in key])
-            pairs = pairs.filter(pairs.__seq != pairs.__first).select(
-                __dseq=pairs.__seq, __dfirst=pairs.__first
-            )
-            d_name = tables.build(con, "__kehu_dups", pairs, temp=True)
-            temps.append(d_name)
-            dup = con.table(d_name)
+        dup = _duplicates(con, staged, [*ORDER_COLUMNS, *attrs], options, temps)
     if dup is not None:
-        joined = staged.left_join(dup, staged.__seq == dup.__dseq)
-        first = joined.__dfirst
-        staged = joined.drop("__dseq")
+        staged = staged.left_join(dup, staged.__seq == dup.__dseq).drop("__dseq")
     else:
-        first = ibis.null("int64")
-        staged = staged.mutate(__dfirst=first)
-        first = staged.__dfirst
+        staged = staged.mutate(__dfirst=ibis.null("int64"))
     is_dup = staged.__dfirst.notnull()
     mask = (1 << FILE_BITS) - 1
     first_file = _file_name((staged.__dfirst // (1 << FILE_BITS)).cast("int32"), sources)
@@ -251,6 +231,36 @@ def _stage_orders(con, sources, options) -> _Staged:
     )
     temps.append(tables.view(con, "__kehu_final", final))
     return _Staged("orders", sources, matches, con.table(temps[-1]), temps)
+
+
+def _duplicates(con, staged: ir.Table, key: list[str], options, temps: list[str]):
+    """Rows that repeat an earlier row exactly: ``(__dseq, __dfirst)``, or ``None``.
+
+    Grouping 10^8 rows by a dozen columns is what ran out of memory; grouping by
+    one 64-bit hash of those columns is cheap, and only the rows whose hash
+    repeats (a few, plus rare collisions) are then compared column by column.
+    """
+    cand = staged.filter(staged.__reject.isnull())
+    if options.duplicates == "auto":  # without an order id, equal lines may be real
+        cand = cand.filter(cand.order_id.notnull())
+    cand = cand.mutate(__h=ibis.struct({k: cand[k] for k in key}).hash())
+    repeated = cand.group_by("__h").aggregate(__n=cand.count()).filter(lambda g: g.__n > 1)
+    rows = cand.semi_join(repeated.select("__h"), "__h")
+    temps.append(tables.build(con, "__kehu_duprows", rows.drop("__h"), temp=True))
+    rows = con.table(temps[-1])
+    if rows.count().execute() == 0:
+        return None
+    groups = (
+        rows.group_by(key)
+        .aggregate(__n=rows.count(), __first=rows.__seq.min())
+        .filter(lambda g: g.__n > 1)
+    )
+    pairs = rows.join(groups, [rows[k].identical_to(groups[k]) for k in key])
+    pairs = pairs.filter(pairs.__seq != pairs.__first).select(
+        __dseq=pairs.__seq, __dfirst=pairs.__first
+    )
+    temps.append(tables.build(con, "__kehu_dups", pairs, temp=True))
+    return con.table(temps[-1])
 
 
 @_dropping_sources_on_error
