@@ -13,8 +13,13 @@ def test_every_public_name_resolves():
         assert getattr(kehu, name) is not None, name
 
 
-def test_all_is_sorted_and_unique():
-    assert kehu.__all__ == sorted(set(kehu.__all__))
+def test_all_is_unique_and_matches_the_lazy_table():
+    assert len(kehu.__all__) == len(set(kehu.__all__))
+    lazy = set(kehu._LAZY)
+    assert lazy <= set(kehu.__all__)
+    assert {n for n in kehu.__all__ if n not in lazy} == {
+        n for n in dir(kehu.exceptions) if n.endswith("Error")
+    } | {"__version__"}
 
 
 def test_unknown_name_is_an_attribute_error():

@@ -12,6 +12,7 @@ Example ``kehu.yaml``::
     window_days: 730           # default: all history before as_of
     compare_days: 90           # migration is shown against as_of - 90 days
     lang: zh
+    predictions: true          # p_alive, CLV, churn risk, recommendations
     import:
       map: {amount: 实收金额, customer_id: 门店编码}
       returns: net             # or exclude
@@ -48,6 +49,7 @@ class Settings(BaseModel):
     window_days: int | None = Field(default=None, gt=0)
     compare_days: int = Field(default=90, gt=0)
     lang: Literal["zh", "en"] = "zh"
+    predictions: bool = True  # CLV, churn risk and recommendations in `analyze`
     import_: dict[str, Any] = Field(default_factory=dict, alias="import")
     classifiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     segments: dict[str, str] = Field(default_factory=dict)

@@ -28,6 +28,7 @@ STEP_LABELS = {
     "zh": {
         "import": "导入订单…",
         "classify": "客户分类…",
+        "predict": "预测价值、流失与推荐…",
         "compare": "与上期对比…",
         "understand": "分析各类客户…",
         "write": "生成表格和报告…",
@@ -35,6 +36,7 @@ STEP_LABELS = {
     "en": {
         "import": "Importing orders…",
         "classify": "Classifying customers…",
+        "predict": "Predicting value, churn and next products…",
         "compare": "Comparing with the earlier period…",
         "understand": "Profiling the classes…",
         "write": "Writing tables and report…",

@@ -48,6 +48,10 @@ class ReportData:
         with each record as :meth:`kehu.analytics.classify.base.Classifier.record`.
     playbook
         A :class:`kehu.analytics.playbook.Playbook`.
+    predictions
+        What :mod:`kehu.services.predictions` reports about its models:
+        ``{"clv": {"values", "params", "holdout"}, "churn": {"metrics", "gains",
+        "test_cutoff"}, "forecast": {...}}``; every part optional.
     title
         Overrides the report title.
     """
@@ -66,6 +70,7 @@ class ReportData:
     import_summary: dict[str, Any] | None = None
     run_info: dict[str, Any] | None = None
     playbook: Any = None
+    predictions: dict[str, Any] | None = None
     title: str | None = None
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
 

@@ -23,6 +23,7 @@ from kehu.atomic import atomic_path
 from kehu.i18n import CLASS_COLUMNS, check_lang, class_order, header, label, text
 from kehu.report import charts
 from kehu.report.data import ReportData
+from kehu.report.predictions import prediction_sections
 
 #: classifier columns shown in the class sections, in this order (rfm8 first)
 CLASSIFIER_ORDER = (
@@ -165,6 +166,8 @@ def _context(data: ReportData, lang: str) -> dict[str, Any]:
                 ],
             }
         )
+
+    sections.extend(prediction_sections(data.predictions, lang))
 
     if data.kpis is not None and len(data.kpis):
         sections.append(_kpis(data.kpis, lang))

@@ -35,7 +35,7 @@ StepCallback = Callable[[str], None]
 PathArg = str | Path | Sequence[str | Path]
 
 #: the steps of ``analyze``, for progress bars
-ANALYZE_STEPS = ("import", "classify", "compare", "understand", "write")
+ANALYZE_STEPS = ("import", "classify", "predict", "compare", "understand", "write")
 
 
 @dataclass
@@ -228,6 +228,16 @@ def analyze(
         current.info["grades_locked_from"] = published.run_id
         notes.append(f"grades locked from published run {published.run_id}")
     table = current.table.order_by("customer_id").to_pandas()
+    step("predict")
+    predictions = None
+    if settings.predictions:
+        from kehu.services.predictions import predict
+
+        predictions = predict(
+            imported.orders, imported.products, as_of=current.as_of, lang=settings.lang
+        )
+        table = table.merge(predictions.customers, on="customer_id", how="left")
+        notes.extend(predictions.notes)
     run_id = run_id_for(current.as_of, _fingerprint(imported, settings, names))
     store.save(run_id, table, current.info)
 
@@ -248,6 +258,7 @@ def analyze(
 
     step("understand")
     data = understand(current, table, previous, settings=settings, notes=notes)
+    data.predictions = predictions.report if predictions is not None else None
 
     step("write")
     files = write_outputs(data, table, current, out_dir=out_dir, settings=settings)
