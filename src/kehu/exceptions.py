@@ -55,6 +55,22 @@ class ConflictError(KehuError, ValueError):
     """An operation conflicts with existing state (e.g. a published grade run)."""
 
 
+class AuthenticationError(KehuError, PermissionError):
+    """No valid credentials (HTTP 401)."""
+
+
+class ForbiddenError(KehuError, PermissionError):
+    """Valid credentials, but the role may not do this (HTTP 403)."""
+
+
+class RateLimitError(KehuError, RuntimeError):
+    """Too many attempts; ``retry_after`` is in seconds (HTTP 429)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def _display_width(text: str) -> int:
     """Terminal width of ``text``: CJK characters take two columns."""
     import unicodedata

@@ -11,8 +11,13 @@ import sys
 import typer
 from rich.text import Text
 
-from kehu.cli import analyze, demo, predict, runs
+from kehu.cli import analyze, demo, predict, runs, store
 from kehu.exceptions import KehuError
+
+try:  # DuckDB's own out-of-memory error, so that it too is one clear line
+    from duckdb import OutOfMemoryException as _DUCKDB_OOM
+except ImportError:  # pragma: no cover
+    _DUCKDB_OOM = MemoryError
 
 app = typer.Typer(
     name="kehu",
@@ -30,6 +35,7 @@ app = typer.Typer(
 analyze.register(app)
 demo.register(app)
 predict.register(app)
+store.register(app)
 app.add_typer(runs.app, name="runs")
 app.command("explain")(runs.explain_cmd)
 
@@ -45,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     except KehuError as exc:
         # plain Text: messages may contain [brackets] that are not markup
         console.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        return 1
+    except (MemoryError, _DUCKDB_OOM) as exc:
+        hint = "keep the data on disk with --db FILE, or look back less far (window_days)"
+        console.print(Text.assemble(("out of memory: ", "bold red"), f"{exc}; {hint}"))
         return 1
     return 0
 

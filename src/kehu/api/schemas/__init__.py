@@ -1,0 +1,1 @@
+"""Request and response bodies, separate from the tables (no password hash ever leaves)."""

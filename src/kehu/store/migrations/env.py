@@ -1,0 +1,21 @@
+"""Alembic environment: uses the engine handed over by :mod:`kehu.store.migrate`."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from kehu.store.models import Base
+
+config = context.config
+engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+
+with engine.begin() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,54 @@
+"""Loyalty accounts and their append-only points ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kehu.store.models.base import Base, utcnow
+
+LEDGER_KINDS = ("earn", "redeem", "expire", "reverse", "referral", "birthday", "adjust")
+
+
+class LoyaltyAccount(Base):
+    """One per customer; ``balance`` is the sum of the ledger and never negative."""
+
+    __tablename__ = "loyalty_accounts"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), unique=True
+    )
+    balance: Mapped[int] = mapped_column(default=0)
+    lifetime_points: Mapped[int] = mapped_column(default=0)
+    tier: Mapped[str | None] = mapped_column(String(32))
+    tier_since: Mapped[dt.date | None]
+    #: bumped by every posting: optimistic locking against lost updates
+    version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class LedgerEntry(Base):
+    """A points posting; ``key`` makes each posting happen once (e.g. ``earn:<order>``)."""
+
+    __tablename__ = "loyalty_ledger"
+    __table_args__ = (Index("ix_loyalty_ledger_account_at", "account_id", "posted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("loyalty_accounts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    points: Mapped[int]
+    balance_after: Mapped[int]
+    #: points of this earning not yet redeemed or expired (oldest-first expiry)
+    remaining: Mapped[int | None]
+    expires_on: Mapped[dt.date | None]
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    posted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    posted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    note: Mapped[str | None] = mapped_column(Text)

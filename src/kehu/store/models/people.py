@@ -1,0 +1,92 @@
+"""Users, roles, API tokens, login attempts and the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kehu.store.models.base import Base, Timestamps, utcnow
+
+#: The roles the store knows; seeded by the initial migration.
+ROLES = {
+    "admin": "管理员 administrator: everything, including users",
+    "manager": "经理 manager: every customer, refresh, export, audit",
+    "rep": "业务员 sales rep: only their own customers",
+    "service": "客服 customer service: reads every customer, records consents",
+    "analyst": "分析师 analyst: reads every customer with personal data masked",
+}
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    description: Mapped[str] = mapped_column(String(200), default="")
+
+
+class User(Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"))
+    #: the name customers carry in ``sales_rep``; a rep sees exactly those customers
+    rep_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
+
+
+class ApiToken(Base):
+    """A bearer token: a login session or a named long-lived API token.
+
+    Only a keyed hash of the token is stored; the token itself is shown once.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "session" or "api"
+    name: Mapped[str | None] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class LoginAttempt(Base):
+    """One failed login, for rate limiting (per user name and per client)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Who changed what: one row per change, never updated."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(128))
+    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str | None] = mapped_column(Text)

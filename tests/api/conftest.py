@@ -1,0 +1,77 @@
+"""An API over a loaded and classified store, with one user per role (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kehu.api import create_app
+from kehu.services.access import SYSTEM
+from kehu.services.refresh import refresh
+from kehu.services.users import create_user
+from kehu.store.settings import StoreSettings
+
+SECRET = "test-secret-key-0123456789"
+PASSWORD = "password-123"
+#: user name -> (role, rep name); 王伟 has C1 and C2, 李娜 has C3 and C4
+USERS = {
+    "admin": ("admin", None),
+    "boss": ("manager", None),
+    "wang": ("rep", "王伟"),
+    "li": ("rep", "李娜"),
+    "kefu": ("service", None),
+    "ana": ("analyst", None),
+}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Argon2 at its smallest cost: the tests check behaviour, not hashing strength."""
+    from argon2 import PasswordHasher
+
+    monkeypatch.setattr(
+        "kehu.services.users._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
+@pytest.fixture
+def api_store(loaded_store):
+    refresh(loaded_store, as_of=dt.date(2024, 7, 1))
+    with loaded_store() as s, s.begin():
+        for name, (role, rep) in USERS.items():
+            create_user(s, actor=SYSTEM, username=name, password=PASSWORD, role=role, rep_name=rep)
+    return loaded_store
+
+
+@pytest.fixture
+def api_settings(api_store, store_backend) -> StoreSettings:
+    return StoreSettings(database_url=store_backend[1], secret_key=SECRET, environment="test")
+
+
+@pytest.fixture
+def client(api_settings):
+    with TestClient(create_app(api_settings)) as c:
+        yield c
+
+
+def _login(client, name: str, password: str = PASSWORD):
+    return client.post("/auth/token", data={"username": name, "password": password})
+
+
+@pytest.fixture
+def login():
+    """``login(client, name, password=<the users' password>)`` -> the token response."""
+    return _login
+
+
+@pytest.fixture
+def auth(client):
+    """User name -> Authorization headers."""
+    out = {}
+    for name in USERS:
+        r = _login(client, name)
+        assert r.status_code == 200, r.text
+        out[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    return out

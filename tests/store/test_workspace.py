@@ -1,0 +1,52 @@
+"""`kehu init`, `kehu users add`, `kehu load`, `kehu refresh` on a SQLite workspace."""
+
+from __future__ import annotations
+
+import pytest
+
+from kehu.cli.main import main
+from kehu.store.testing import write_sample
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    monkeypatch.delenv("KEHU_DATABASE_URL", raising=False)
+    monkeypatch.delenv("KEHU_SECRET_KEY", raising=False)
+    monkeypatch.setenv("KEHU_PASSWORD", "password-123")
+    return tmp_path / "ws"
+
+
+def test_init_load_refresh(workspace, tmp_path, capsys):
+    files = write_sample(tmp_path / "data")
+    w = ["--workspace", str(workspace)]
+    assert main(["init", *w]) == 0
+    assert (workspace / "kehu.db").is_file() and (workspace / "secret.key").is_file()
+    assert main(["init", *w]) == 0  # again: only upgrades
+    assert main(["users", "add", "boss", "--role", "manager", *w]) == 0
+    args = [str(files["orders"]), "-c", str(files["customers"]), "-p", str(files["products"])]
+    assert main(["load", *args, *w]) == 0
+    first = capsys.readouterr().out
+    assert "订单：新增 11" in first
+    assert main(["load", *args, *w]) == 0
+    assert "订单：新增 0，更新 0，未变 11" in capsys.readouterr().out
+    assert main(["refresh", "--as-of", "2024-07-01", *w]) == 0
+    assert "4 customers classified as of 2024-07-01" in capsys.readouterr().out
+    assert main(["db", "upgrade", *w]) == 0
+    assert main(["users", "list", *w]) == 0
+    assert "boss" in capsys.readouterr().out.split("\n")[-2]
+
+
+def test_expected_errors_are_one_line(workspace, tmp_path, capsys):
+    code = main(["load", str(tmp_path / "x.csv"), "--workspace", str(workspace)])
+    err = capsys.readouterr().err
+    assert code == 1 and "kehu init" in err and "Traceback" not in err
+    main(["init", "--workspace", str(workspace)])
+    capsys.readouterr()
+    code = main(["users", "add", "x y", "--role", "rep", "--workspace", str(workspace)])
+    err = capsys.readouterr().err
+    assert code == 1 and "user name" in err
+    code = main(["refresh", "--workspace", str(workspace)])
+    err = capsys.readouterr().err
+    assert code == 1 and "no orders" in err and "Traceback" not in err
+    assert main(["load", "--workspace", str(workspace)]) == 1
+    assert "nothing to load" in capsys.readouterr().err
