@@ -62,3 +62,24 @@ def test_bad_config_is_one_clear_line(tmp_path, capsys):
 
 def test_usage_error_exit_2(capsys):
     assert main(["analyze"]) == 2
+
+
+def test_report_re_renders_a_finished_analysis(tmp_path, capsys):
+    from kehu.demo import generate_demo
+
+    files = generate_demo(tmp_path / "data", customers=120, seed=2)
+    out = tmp_path / "out"
+    args = ["analyze", str(files["orders"]), "-c", str(files["customers"]), "--out", str(out)]
+    assert main([*args, "--config", str(_no_predictions(tmp_path))]) == 0
+    assert main(["report", str(out), "--lang", "en"]) == 0
+    english = (out / "report_en.html").read_text(encoding="utf-8")
+    assert "Customer classification report" in english
+    assert "客户分类分析报告" in (out / "report.html").read_text(encoding="utf-8")
+    assert main(["report", str(tmp_path / "nowhere")]) == 1
+    assert "kehu analyze" in capsys.readouterr().err
+
+
+def _no_predictions(folder):
+    cfg = folder / "fast.yaml"
+    cfg.write_text("predictions: false\n", encoding="utf-8")
+    return cfg

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
     app.command("classify")(classify_cmd)
     app.command("rfm")(rfm_cmd)
     app.command("import")(import_cmd)
+    app.command("report")(report_cmd)
     app.command("config-example")(config_example_cmd)
 
 
@@ -217,6 +218,33 @@ def import_cmd(
     _print_import(imported.summary, settings.lang)
     for path in files.values():
         out.print(f"  → {path}")
+
+
+def report_cmd(
+    analysis_dir: Annotated[Path, typer.Argument(help="An output folder of `kehu analyze`.")],
+    lang: LangOpt = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Report file (default DIR/report[_LANG].html)."),
+    ] = None,
+) -> None:
+    """Render the report of a finished analysis again, e.g. in the other language.
+
+    Examples:
+
+      kehu report out/ --lang en
+
+      kehu report out/ --lang zh --out 客户分类报告.html
+    """
+    from kehu.report.html import write_report
+    from kehu.report.store import load_report_data
+
+    settings = settings_from(None, lang=lang)
+    data = load_report_data(analysis_dir / "report_data")
+    target = out_file or analysis_dir / (
+        "report.html" if lang is None else f"report_{settings.lang}.html"
+    )
+    out.print(f"report → {write_report(data, target, settings.lang)}")
 
 
 def config_example_cmd() -> None:

@@ -27,6 +27,7 @@ from kehu.config import Settings
 from kehu.report.data import ReportData
 from kehu.report.excel import write_customers_xlsx
 from kehu.report.html import write_report
+from kehu.report.store import save_report_data
 
 if TYPE_CHECKING:
     from kehu.services.analysis import Classified
@@ -160,5 +161,6 @@ def write_outputs(
         classes_table(data.profiles).to_parquet(tmp, index=False)
     files["classes"] = classes_path
     files["report"] = write_report(data, out_dir / "report.html", settings.lang)
+    files["report_data"] = save_report_data(data, out_dir / "report_data")
     files.update(write_import_files(current.imported, out_dir))
     return files
