@@ -14,42 +14,6 @@ from kehu.analytics.behaviour import (
 )
 from kehu.exceptions import SchemaError
 
-# The dozen hand-made order lines shared (by copy) by the behaviour, cohort and KPI tests.
-LINES = [
-    # customer, order, time, product, qty, amount, is_return
-    ("a", "o1", "2024-01-01 10:00", "p1", 2, 20.0, False),
-    ("a", "o1", "2024-01-01 10:00", "p2", 1, 5.0, False),
-    ("b", "o2", "2024-01-03 15:00", "p1", 1, 10.0, False),
-    (None, "o3", "2024-01-03 16:00", "p3", 3, 9.0, False),  # anonymous
-    ("a", "o4", "2024-02-05 10:30", "p1", 1, 10.0, False),
-    ("c", "o5", "2024-02-10 12:00", "p2", 2, 10.0, False),
-    ("b", "o6", "2024-02-12 09:00", "p2", -1, -5.0, True),  # return
-    ("c", "o7", "2024-03-01 18:00", "p1", 4, 40.0, False),
-    ("a", "o8", "2024-03-15 10:00", "p3", 1, 3.0, False),
-    ("d", "o9", "2024-03-20 11:00", "p1", 1, 10.0, False),
-    (None, "o10", "2024-03-20 11:30", "p2", 1, 5.0, False),  # anonymous
-    ("b", "o11", "2024-03-25 20:00", "p1", 2, 20.0, False),
-]
-
-
-def hand_orders() -> pd.DataFrame:
-    df = pd.DataFrame(
-        LINES,
-        columns=[
-            "customer_id",
-            "order_id",
-            "order_time",
-            "product_id",
-            "quantity",
-            "amount",
-            "is_return",
-        ],
-    )
-    df["order_time"] = pd.to_datetime(df["order_time"])
-    df["quantity"] = df["quantity"].astype(float)
-    return df
-
-
 PRODUCTS = pd.DataFrame(
     {
         "product_id": ["p1", "p2", "p3", "p4"],
@@ -59,8 +23,8 @@ PRODUCTS = pd.DataFrame(
 )
 
 
-def test_purchase_timing_by_hand():
-    t = {k: v.to_pandas() for k, v in purchase_timing(hand_orders()).items()}
+def test_purchase_timing_by_hand(hand_orders):
+    t = {k: v.to_pandas() for k, v in purchase_timing(hand_orders.copy()).items()}
     wd = t["weekday"].set_index("weekday")
     # Monday: o1, o4, o11 and b's return (no order, -5)
     assert wd.loc[0].tolist() == [3, 50.0]
@@ -75,14 +39,14 @@ def test_purchase_timing_by_hand():
     assert month["revenue"].tolist() == [44.0, 15.0, 78.0]
 
 
-def test_category_preference_overall_and_per_class():
-    c = category_preference(hand_orders(), PRODUCTS).to_pandas()
+def test_category_preference_overall_and_per_class(hand_orders):
+    c = category_preference(hand_orders.copy(), PRODUCTS).to_pandas()
     assert c["category"].tolist() == ["饮料", "零食", "(none)"]
     assert c["revenue"].tolist() == [110.0, 15.0, 12.0]
     assert c["share"].tolist() == pytest.approx([110 / 137, 15 / 137, 12 / 137])
 
     customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "seg": ["X", "X", "Y", None]})
-    by = category_preference(hand_orders(), PRODUCTS, "seg", customers=customers).to_pandas()
+    by = category_preference(hand_orders.copy(), PRODUCTS, "seg", customers=customers).to_pandas()
     got = {(r["class"], r.category): (r.revenue, r.share) for _, r in by.iterrows()}
     assert got[("X", "饮料")] == pytest.approx((60.0, 60 / 63))
     assert got[("X", "零食")] == pytest.approx((0.0, 0.0))  # a's 5 minus b's returned 5
@@ -91,11 +55,11 @@ def test_category_preference_overall_and_per_class():
     assert got[("(none)", "饮料")] == pytest.approx((10.0, 1.0))
     assert len(got) == 6  # anonymous lines have no class
     with pytest.raises(SchemaError, match="customers"):
-        category_preference(hand_orders(), PRODUCTS, "seg")
+        category_preference(hand_orders.copy(), PRODUCTS, "seg")
 
 
-def test_product_movement_hot_and_slow():
-    m = product_movement(hand_orders(), PRODUCTS, as_of="2024-04-01", window_days=30)
+def test_product_movement_hot_and_slow(hand_orders):
+    m = product_movement(hand_orders.copy(), PRODUCTS, as_of="2024-04-01", window_days=30)
     hot = m["hot"].to_pandas()
     # window [2 Mar, 1 Apr); previous window [31 Jan, 2 Mar)
     assert hot["product_id"].tolist() == ["p1", "p2", "p3"]
@@ -115,13 +79,13 @@ def test_product_movement_hot_and_slow():
     assert pd.isna(slow["days_since_last_sale"].iloc[0])
 
     by_units = product_movement(
-        hand_orders(), as_of="2024-04-01", window_days=30, top_n=1, rank_by="units"
+        hand_orders.copy(), as_of="2024-04-01", window_days=30, top_n=1, rank_by="units"
     )["hot"].to_pandas()
     assert by_units["product_id"].tolist() == ["p1"]
 
 
-def test_product_movement_new_product_is_hot_not_slow():
-    o = hand_orders()
+def test_product_movement_new_product_is_hot_not_slow(hand_orders):
+    o = hand_orders.copy()
     new = pd.DataFrame([o.iloc[-1]]).assign(
         order_id="o12", product_id="p9", order_time=pd.Timestamp("2024-03-28")
     )
@@ -139,13 +103,13 @@ def test_product_movement_new_product_is_hot_not_slow():
     "kwargs",
     [{"window_days": 0}, {"top_n": 0}, {"rank_by": "margin"}],
 )
-def test_product_movement_bad_options(kwargs):
+def test_product_movement_bad_options(kwargs, hand_orders):
     with pytest.raises(SchemaError):
-        product_movement(hand_orders(), as_of="2024-04-01", **kwargs)
+        product_movement(hand_orders.copy(), as_of="2024-04-01", **kwargs)
 
 
-def test_basket_size_by_hand():
-    b = basket_size(hand_orders()).to_pandas().iloc[0]
+def test_basket_size_by_hand(hand_orders):
+    b = basket_size(hand_orders.copy()).to_pandas().iloc[0]
     assert b.orders == 10
     assert b.mean_items == pytest.approx(1.9)
     assert b.median_items == pytest.approx(1.5)
@@ -154,8 +118,8 @@ def test_basket_size_by_hand():
     assert b.median_amount == pytest.approx(10.0)
 
 
-def test_interpurchase_gaps_by_hand():
-    g = interpurchase_gaps(hand_orders()).to_pandas().set_index("bucket")
+def test_interpurchase_gaps_by_hand(hand_orders):
+    g = interpurchase_gaps(hand_orders.copy()).to_pandas().set_index("bucket")
     # a: 35 and 39 days; b: 82 (the return does not count); c: 20; d: one day only
     assert g["gaps"].to_dict() == {
         "1-7": 0,
@@ -171,11 +135,11 @@ def test_interpurchase_gaps_by_hand():
     assert g.loc["31-60", "lower"] == 31 and g.loc["31-60", "upper"] == 60
     assert pd.isna(g.loc[">365", "upper"])
     with pytest.raises(SchemaError):
-        interpurchase_gaps(hand_orders(), edges=(30, 7))
+        interpurchase_gaps(hand_orders.copy(), edges=(30, 7))
 
 
-def test_empty_orders_give_empty_tables():
-    empty = hand_orders().iloc[:0]
+def test_empty_orders_give_empty_tables(hand_orders):
+    empty = hand_orders.copy().iloc[:0]
     assert all(len(v.to_pandas()) == 0 for v in purchase_timing(empty).values())
     assert interpurchase_gaps(empty).to_pandas()["gaps"].sum() == 0
     assert len(product_movement(empty, as_of="2024-04-01")["hot"].to_pandas()) == 0

@@ -8,41 +8,6 @@ import pytest
 from kehu.analytics.cohorts import cohort_retention, repeat_purchase_rate
 from kehu.exceptions import ConfigError
 
-# The dozen hand-made order lines shared (by copy) by the behaviour, cohort and KPI tests.
-LINES = [
-    # customer, order, time, product, qty, amount, is_return
-    ("a", "o1", "2024-01-01 10:00", "p1", 2, 20.0, False),
-    ("a", "o1", "2024-01-01 10:00", "p2", 1, 5.0, False),
-    ("b", "o2", "2024-01-03 15:00", "p1", 1, 10.0, False),
-    (None, "o3", "2024-01-03 16:00", "p3", 3, 9.0, False),  # anonymous
-    ("a", "o4", "2024-02-05 10:30", "p1", 1, 10.0, False),
-    ("c", "o5", "2024-02-10 12:00", "p2", 2, 10.0, False),
-    ("b", "o6", "2024-02-12 09:00", "p2", -1, -5.0, True),  # return
-    ("c", "o7", "2024-03-01 18:00", "p1", 4, 40.0, False),
-    ("a", "o8", "2024-03-15 10:00", "p3", 1, 3.0, False),
-    ("d", "o9", "2024-03-20 11:00", "p1", 1, 10.0, False),
-    (None, "o10", "2024-03-20 11:30", "p2", 1, 5.0, False),  # anonymous
-    ("b", "o11", "2024-03-25 20:00", "p1", 2, 20.0, False),
-]
-
-
-def hand_orders() -> pd.DataFrame:
-    df = pd.DataFrame(
-        LINES,
-        columns=[
-            "customer_id",
-            "order_id",
-            "order_time",
-            "product_id",
-            "quantity",
-            "amount",
-            "is_return",
-        ],
-    )
-    df["order_time"] = pd.to_datetime(df["order_time"])
-    df["quantity"] = df["quantity"].astype(float)
-    return df
-
 
 def _cells(df):
     return {
@@ -50,8 +15,8 @@ def _cells(df):
     }
 
 
-def test_cohort_retention_matrix_by_hand():
-    r = cohort_retention(hand_orders()).to_pandas()
+def test_cohort_retention_matrix_by_hand(hand_orders):
+    r = cohort_retention(hand_orders.copy()).to_pandas()
     assert _cells(r) == {
         # cohort January (a, b): a buys in Feb (b only returns), both in March
         ("2024-01", 0): (2, 1.0),
@@ -65,32 +30,32 @@ def test_cohort_retention_matrix_by_hand():
     assert r.groupby(r["cohort"].astype(str))["cohort_size"].first().tolist() == [2, 1, 1]
 
 
-def test_cohort_retention_quarter_and_week():
-    q = cohort_retention(hand_orders(), period="quarter").to_pandas()
+def test_cohort_retention_quarter_and_week(hand_orders):
+    q = cohort_retention(hand_orders.copy(), period="quarter").to_pandas()
     assert _cells(q) == {("2024-01", 0): (4, 1.0)}
-    w = cohort_retention(hand_orders(), period="week").to_pandas()
+    w = cohort_retention(hand_orders.copy(), period="week").to_pandas()
     # a and b start in the week of 1 Jan; a buys in weeks +5 (5 Feb) and +10
     # (15 Mar), b in week +12 (25 Mar)
     first = w[w["cohort"].astype(str) == "2024-01-01"]
     assert dict(zip(first.period_index, first.customers, strict=True)) == {0: 2, 5: 1, 10: 1, 12: 1}
 
 
-def test_cohort_retention_bad_period():
+def test_cohort_retention_bad_period(hand_orders):
     with pytest.raises(ConfigError, match="period"):
-        cohort_retention(hand_orders(), period="year")
+        cohort_retention(hand_orders.copy(), period="year")
 
 
-def test_repeat_purchase_rate_overall_and_per_cohort():
-    r = repeat_purchase_rate(hand_orders()).to_pandas().iloc[0]
+def test_repeat_purchase_rate_overall_and_per_cohort(hand_orders):
+    r = repeat_purchase_rate(hand_orders.copy()).to_pandas().iloc[0]
     # orders: a 3, b 2 (the return is no order), c 2, d 1
     assert (r.customers, r.repeat_customers, r.repeat_rate) == (4, 3, 0.75)
-    c = repeat_purchase_rate(hand_orders(), by_cohort=True).to_pandas()
+    c = repeat_purchase_rate(hand_orders.copy(), by_cohort=True).to_pandas()
     assert [str(x)[:7] for x in c["cohort"]] == ["2024-01", "2024-02", "2024-03"]
     assert c["repeat_rate"].tolist() == [1.0, 1.0, 0.0]
 
 
-def test_empty_orders():
-    empty = hand_orders().iloc[:0]
+def test_empty_orders(hand_orders):
+    empty = hand_orders.copy().iloc[:0]
     assert len(cohort_retention(empty).to_pandas()) == 0
     r = repeat_purchase_rate(empty).to_pandas().iloc[0]
     assert r.customers == 0 and pd.isna(r.repeat_rate)

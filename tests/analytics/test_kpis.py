@@ -2,50 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from kehu.analytics.kpis import monthly_kpis
 from kehu.exceptions import SchemaError
 
-# The dozen hand-made order lines shared (by copy) by the behaviour, cohort and KPI tests.
-LINES = [
-    # customer, order, time, product, qty, amount, is_return
-    ("a", "o1", "2024-01-01 10:00", "p1", 2, 20.0, False),
-    ("a", "o1", "2024-01-01 10:00", "p2", 1, 5.0, False),
-    ("b", "o2", "2024-01-03 15:00", "p1", 1, 10.0, False),
-    (None, "o3", "2024-01-03 16:00", "p3", 3, 9.0, False),  # anonymous
-    ("a", "o4", "2024-02-05 10:30", "p1", 1, 10.0, False),
-    ("c", "o5", "2024-02-10 12:00", "p2", 2, 10.0, False),
-    ("b", "o6", "2024-02-12 09:00", "p2", -1, -5.0, True),  # return
-    ("c", "o7", "2024-03-01 18:00", "p1", 4, 40.0, False),
-    ("a", "o8", "2024-03-15 10:00", "p3", 1, 3.0, False),
-    ("d", "o9", "2024-03-20 11:00", "p1", 1, 10.0, False),
-    (None, "o10", "2024-03-20 11:30", "p2", 1, 5.0, False),  # anonymous
-    ("b", "o11", "2024-03-25 20:00", "p1", 2, 20.0, False),
-]
 
-
-def hand_orders() -> pd.DataFrame:
-    df = pd.DataFrame(
-        LINES,
-        columns=[
-            "customer_id",
-            "order_id",
-            "order_time",
-            "product_id",
-            "quantity",
-            "amount",
-            "is_return",
-        ],
-    )
-    df["order_time"] = pd.to_datetime(df["order_time"])
-    df["quantity"] = df["quantity"].astype(float)
-    return df
-
-
-def test_monthly_kpis_by_hand():
-    k = monthly_kpis(hand_orders()).to_pandas()
+def test_monthly_kpis_by_hand(hand_orders):
+    k = monthly_kpis(hand_orders.copy()).to_pandas()
     assert [str(m)[:7] for m in k["month"]] == ["2024-01", "2024-02", "2024-03"]
     assert k["active_customers"].tolist() == [2, 2, 4]  # b's February return is no purchase
     assert k["new_customers"].tolist() == [2, 1, 1]
@@ -58,8 +22,8 @@ def test_monthly_kpis_by_hand():
     assert k["revenue_per_active"].tolist() == pytest.approx([17.5, 7.5, 18.25])
 
 
-def test_monthly_kpis_without_order_ids_counts_timestamps_per_customer():
-    o = hand_orders().drop(columns=["order_id", "is_return"])
+def test_monthly_kpis_without_order_ids_counts_timestamps_per_customer(hand_orders):
+    o = hand_orders.copy().drop(columns=["order_id", "is_return"])
     k = monthly_kpis(o).to_pandas()
     # without is_return a negative amount is the return; without order ids a
     # (customer, timestamp) is one order, so a's two o1 lines stay one order
@@ -67,11 +31,11 @@ def test_monthly_kpis_without_order_ids_counts_timestamps_per_customer():
     assert k["returns"].tolist() == [0.0, 5.0, 0.0]
 
 
-def test_monthly_kpis_empty_and_bad_input():
-    empty = hand_orders().iloc[:0]
+def test_monthly_kpis_empty_and_bad_input(hand_orders):
+    empty = hand_orders.copy().iloc[:0]
     assert len(monthly_kpis(empty).to_pandas()) == 0
     with pytest.raises(SchemaError, match="amount"):
-        monthly_kpis(hand_orders().drop(columns=["amount"]))
+        monthly_kpis(hand_orders.copy().drop(columns=["amount"]))
 
 
 @pytest.mark.realdata

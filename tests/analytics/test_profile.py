@@ -8,42 +8,6 @@ import pytest
 from kehu.analytics.profile import class_profile
 from kehu.exceptions import SchemaError
 
-# The dozen hand-made order lines shared (by copy) by the behaviour, cohort and KPI tests.
-LINES = [
-    # customer, order, time, product, qty, amount, is_return
-    ("a", "o1", "2024-01-01 10:00", "p1", 2, 20.0, False),
-    ("a", "o1", "2024-01-01 10:00", "p2", 1, 5.0, False),
-    ("b", "o2", "2024-01-03 15:00", "p1", 1, 10.0, False),
-    (None, "o3", "2024-01-03 16:00", "p3", 3, 9.0, False),  # anonymous
-    ("a", "o4", "2024-02-05 10:30", "p1", 1, 10.0, False),
-    ("c", "o5", "2024-02-10 12:00", "p2", 2, 10.0, False),
-    ("b", "o6", "2024-02-12 09:00", "p2", -1, -5.0, True),  # return
-    ("c", "o7", "2024-03-01 18:00", "p1", 4, 40.0, False),
-    ("a", "o8", "2024-03-15 10:00", "p3", 1, 3.0, False),
-    ("d", "o9", "2024-03-20 11:00", "p1", 1, 10.0, False),
-    (None, "o10", "2024-03-20 11:30", "p2", 1, 5.0, False),  # anonymous
-    ("b", "o11", "2024-03-25 20:00", "p1", 2, 20.0, False),
-]
-
-
-def hand_orders() -> pd.DataFrame:
-    df = pd.DataFrame(
-        LINES,
-        columns=[
-            "customer_id",
-            "order_id",
-            "order_time",
-            "product_id",
-            "quantity",
-            "amount",
-            "is_return",
-        ],
-    )
-    df["order_time"] = pd.to_datetime(df["order_time"])
-    df["quantity"] = df["quantity"].astype(float)
-    return df
-
-
 PRODUCTS = pd.DataFrame(
     {
         "product_id": ["p1", "p2", "p3"],
@@ -52,7 +16,7 @@ PRODUCTS = pd.DataFrame(
     }
 )
 
-# the per-customer figures of hand_orders() as of 2024-04-01
+# the per-customer figures of hand_orders.copy() as of 2024-04-01
 CUSTOMERS = pd.DataFrame(
     {
         "customer_id": ["a", "b", "c", "d"],
@@ -68,8 +32,8 @@ CUSTOMERS = pd.DataFrame(
 )
 
 
-def test_class_profile_by_hand():
-    p = class_profile(CUSTOMERS, "rfm8", orders=hand_orders(), products=PRODUCTS).to_pandas()
+def test_class_profile_by_hand(hand_orders):
+    p = class_profile(CUSTOMERS, "rfm8", orders=hand_orders.copy(), products=PRODUCTS).to_pandas()
     p = p.set_index("class")
     assert list(p.index) == ["一般发展客户", "重要价值客户", "(none)"]  # null class last
     v = p.loc["重要价值客户"]
@@ -88,16 +52,16 @@ def test_class_profile_by_hand():
     assert p["revenue_share"].sum() == pytest.approx(1.0)
 
 
-def test_class_profile_top_n_and_numeric_classes():
-    p = class_profile(CUSTOMERS, "grade", orders=hand_orders(), products=PRODUCTS, top_n=1)
+def test_class_profile_top_n_and_numeric_classes(hand_orders):
+    p = class_profile(CUSTOMERS, "grade", orders=hand_orders.copy(), products=PRODUCTS, top_n=1)
     p = p.to_pandas()
     assert p["class"].tolist() == ["2", "10", "(none)"]  # numeric order, not text order
     assert p.set_index("class").loc["10", "top_categories"] == "饮料 (80%)"  # 70 of 88
     assert p["customers"].tolist() == [1, 2, 1]
 
 
-def test_class_profile_channel_from_orders_when_customers_lack_it():
-    o = hand_orders().assign(channel=["门店"] * 6 + ["电商"] * 6)
+def test_class_profile_channel_from_orders_when_customers_lack_it(hand_orders):
+    o = hand_orders.copy().assign(channel=["门店"] * 6 + ["电商"] * 6)
     c = CUSTOMERS.drop(columns=["channel", "region"])
     p = class_profile(c, "rfm8", orders=o).to_pandas().set_index("class")
     # a: 35 in store, 3 online; b: 10 in store, 20 - 5 (a return) online
