@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
     app.command("clv")(clv_cmd)
     app.command("recommend")(recommend_cmd)
     app.command("churn")(churn_cmd)
+    app.command("forecast")(forecast_cmd)
 
 
 def clv_cmd(
@@ -211,5 +212,73 @@ def churn_cmd(
                 f"{key} {value:.3f}" for key, value in m.items() if isinstance(value, float)
             )
             out.print(f"{name}: {figures}")
+    for path in result.files.values():
+        out.print(f"  → {path}")
+
+
+def forecast_cmd(
+    paths: Paths,
+    out_dir: OutDir = Path("forecast"),
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="product_id, category, region or channel (default: total)."),
+    ] = None,
+    freq: Annotated[
+        str, typer.Option("--freq", help="D (daily), W (weekly) or M (monthly).")
+    ] = "W",
+    horizon: Annotated[int, typer.Option("--horizon", help="Periods to forecast.")] = 12,
+    model: Annotated[
+        str, typer.Option("--model", help="auto_ets, auto_arima, theta, ensemble.")
+    ] = "auto_ets",
+    measure: Annotated[str, typer.Option("--measure", help="amount or quantity.")] = "amount",
+    no_holidays: Annotated[
+        bool, typer.Option("--no-holidays", help="Leave out the Chinese holiday regressors.")
+    ] = False,
+    backtest: Annotated[
+        bool, typer.Option("--backtest", help="Rolling-origin backtest against seasonal naive.")
+    ] = False,
+    windows: Annotated[int, typer.Option("--windows", help="Backtest origins.")] = 3,
+    customers: CustomersOpt = None,
+    products: ProductsOpt = None,
+    config: ConfigOpt = None,
+    mapping: MapOpt = None,
+    formats: FormatOpt = None,
+    lang: LangOpt = None,
+) -> None:
+    """Sales forecasts with prediction intervals, for stock planning (销售预测).
+
+    Writes OUT/forecast.parquet (series_id, ds, yhat and 80%/95% intervals), OUT/history.parquet,
+    the saved model and, with --backtest, OUT/metrics.json (MASE and sMAPE of the model and of
+    seasonal naive, overall and per series).
+
+    Examples:
+
+      kehu forecast 订单.csv --products 商品.csv --by category --freq W --horizon 8 --out fc/
+
+      kehu forecast orders.parquet --freq M --horizon 6 --backtest --out fc/
+    """
+    from kehu.services.predict import forecast_files
+
+    settings = settings_from(config, lang=lang)
+    with console.status("forecasting…"):
+        result = forecast_files(
+            paths,
+            settings=settings,
+            out_dir=out_dir,
+            by=by,
+            freq=freq,
+            horizon=horizon,
+            model=model,
+            measure=measure,
+            holidays=not no_holidays,
+            backtest_windows=windows if backtest else 0,
+            customers=as_list(customers),
+            products=as_list(products),
+            mapping=mapping or (),
+            formats=formats or (),
+        )
+    if result.metrics:
+        for name, m in result.metrics["overall"].items():
+            out.print(f"{name}: MASE {m['mase']:.3f}, sMAPE {m['smape']:.2f}")
     for path in result.files.values():
         out.print(f"  → {path}")

@@ -270,3 +270,79 @@ def churn_files(
     files.update(write_extra_formats(files["churn"], predictions, formats, settings.lang))
     files["model"] = _save(model, out_dir / "churn_model.pkl")
     return ChurnResult(predictions=predictions, metrics=metrics, files=files)
+
+
+@dataclass
+class ForecastResult:
+    forecast: pd.DataFrame
+    metrics: dict[str, Any] | None
+    files: dict[str, Path]
+
+
+def forecast_files(
+    paths: PathArg,
+    *,
+    settings: Settings,
+    out_dir: str | Path,
+    by: str | None = None,
+    freq: str = "W",
+    horizon: int = 12,
+    model: str = "auto_ets",
+    measure: str = "amount",
+    holidays: bool = True,
+    backtest_windows: int = 0,
+    customers: PathArg | None = None,
+    products: PathArg | None = None,
+    mapping: Sequence[str] = (),
+    formats: Sequence[str] = (),
+) -> ForecastResult:
+    """Sales per period for each series (total, product, category, region or channel), forecast.
+
+    With ``backtest_windows`` > 0 a rolling-origin backtest against seasonal
+    naive is written to ``metrics.json`` first (MASE and sMAPE, overall and per
+    series).
+    """
+    from kehu.analytics.forecast import Forecaster, sales_series
+
+    imported = load(
+        paths, settings=settings, customers=customers, products=products, mapping=mapping
+    )
+    series = sales_series(
+        imported.orders,
+        by=by,
+        freq=freq,
+        measure=measure,
+        products=imported.products,
+        customers=imported.customers,
+    ).to_pandas()
+    if series.empty:
+        raise SchemaError("there are no sales to forecast")
+    params = {"model": model, "freq": freq, "holidays": "cn" if holidays else None}
+    out_dir = Path(out_dir)
+    files: dict[str, Path] = {}
+    metrics = None
+    if backtest_windows > 0:
+        table = Forecaster(**params).backtest(series, horizon, n_windows=backtest_windows)
+        overall = table[table.scope == "overall"].iloc[0].to_dict()
+        metrics = {
+            "model": model,
+            "horizon": horizon,
+            "freq": freq,
+            "windows": backtest_windows,
+            "overall": {
+                "model": {"mase": overall["mase"], "smape": overall["smape"]},
+                "seasonal_naive": {
+                    "mase": overall["mase_snaive"],
+                    "smape": overall["smape_snaive"],
+                },
+            },
+            "series": table[table.scope == "series"].to_dict(orient="records"),
+        }
+        files["metrics"] = write_json(out_dir / "metrics.json", metrics)
+    forecaster = Forecaster(**params).fit(series)
+    forecast = forecaster.predict(horizon)
+    files["forecast"] = write_parquet(out_dir / "forecast.parquet", forecast)
+    files["history"] = write_parquet(out_dir / "history.parquet", series)
+    files.update(write_extra_formats(files["forecast"], forecast, formats, settings.lang))
+    files["model"] = _save(forecaster, out_dir / "forecast_model.pkl")
+    return ForecastResult(forecast=forecast, metrics=metrics, files=files)

@@ -3,9 +3,10 @@
 For every customer classified at the as-of date: probability alive and
 expected purchases in the next 90 days (BG/NBD), lifetime value over a year
 (with Gamma-Gamma), churn risk with its reasons (gradient boosting), and the
-next products to offer.  Each model is also checked out of time so that the
-report can show how far to trust it: BG/NBD predicted against actual purchases
-in the last 90 days, churn lift by decile on the last fully observed horizon.
+next products to offer; for the business, weekly sales 12 weeks ahead.  Each
+model is also checked out of time so that the report can show how far to trust
+it: BG/NBD predicted against actual purchases in the last 90 days, churn lift by
+decile on the last fully observed horizon.
 
 A model that cannot run on the data (too little history, too few customers)
 is skipped with a note; the classification never fails because of it.
@@ -34,6 +35,7 @@ PREDICTION_COLUMNS = (
 HORIZON_DAYS = 90
 CLV_DAYS = 365
 RECOMMENDATIONS = 5
+FORECAST_WEEKS = 12
 
 
 @dataclass
@@ -48,13 +50,14 @@ class Predictions:
 def predict(orders, products, *, as_of: dt.date, lang: str) -> Predictions:
     """Run the CLV, churn and recommendation models on orders before ``as_of``."""
     out = Predictions(customers=pd.DataFrame({"customer_id": pd.Series([], dtype=str)}))
-    for step in (_clv, _churn, _recommendations):
+    for step in (_clv, _churn, _recommendations, _forecast):
         try:
             frame = step(orders, products, as_of, lang, out.report)
         except KehuError as exc:
             out.notes.append(f"{step.__name__.strip('_')}: skipped ({exc})")
             continue
-        out.customers = out.customers.merge(frame, on="customer_id", how="outer")
+        if frame is not None:
+            out.customers = out.customers.merge(frame, on="customer_id", how="outer")
     return out
 
 
@@ -153,3 +156,36 @@ def _recommendations(orders, products, as_of: dt.date, lang: str, report: dict) 
         "、".join if lang == "zh" else ", ".join
     )
     return joined.rename("recommendations").rename_axis("customer_id").reset_index()
+
+
+def _forecast(orders, products, as_of: dt.date, lang: str, report: dict) -> None:
+    """Weekly sales of the whole business and of its top categories, 12 weeks ahead."""
+    import ibis
+
+    from kehu.analytics.forecast import Forecaster, sales_series
+
+    before = orders.filter(
+        orders.order_time < ibis.timestamp(dt.datetime.combine(as_of, dt.time()))
+    )
+    total = sales_series(before, freq="W").to_pandas().assign(series_id="total")
+    frames = [total]
+    if products is not None and "category" in products.columns:
+        by_category = sales_series(before, by="category", freq="W", products=products).to_pandas()
+        top = by_category.groupby("series_id").y.sum().nlargest(3).index
+        frames.append(by_category[by_category.series_id.isin(top)])
+    series = pd.concat(frames, ignore_index=True)
+    # the last week may be cut by the as-of date: leave it out of the fit
+    series = series[series.ds < series.ds.max()]
+    model = Forecaster(freq="W", holidays="cn").fit(series)
+    forecast = model.predict(FORECAST_WEEKS)
+    names = {"total": "全部销售额" if lang == "zh" else "Total sales"}
+    report["forecast"] = {
+        "level": 80,
+        "series": {
+            names.get(sid, sid): {
+                "history": series[series.series_id == sid].tail(104)[["ds", "y"]],
+                "forecast": forecast[forecast.series_id == sid],
+            }
+            for sid in series.series_id.unique()
+        },
+    }
