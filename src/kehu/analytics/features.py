@@ -216,7 +216,10 @@ def customer_features(
     f = f.left_join(_volume_and_mix(cp, prod, premium_quantile), "customer_id")
     f = f.drop("customer_id_right")
     for col in ("category", "brand"):
-        f = f.left_join(_top_by(cp, prod, col), "customer_id").drop("customer_id_right")
+        if prod is None:  # unknown without a product master: no pass over the lines
+            f = f.mutate(**{f"top_{col}": ibis.null("string")})
+        else:
+            f = f.left_join(_top_by(cp, prod, col), "customer_id").drop("customer_id_right")
     f = f.mutate(
         tenure_days=ibis.date(day).delta(f.first_purchase, unit="day").cast("int64"),
         mean_gap_days=(
@@ -328,11 +331,9 @@ def _volume_and_mix(cp: ir.Table, prod: ir.Table | None, q: float) -> ir.Table:
     )
 
 
-def _top_by(cp: ir.Table, prod: ir.Table | None, col: str) -> ir.Table:
+def _top_by(cp: ir.Table, prod: ir.Table, col: str) -> ir.Table:
     """The category (or brand) of the customer's largest positive net spend."""
     out = f"top_{col}"
-    if prod is None:
-        return cp.select("customer_id").distinct().mutate(**{out: ibis.null("string")})
     x = cp.join(prod.select("product_id", key=prod[col]), "product_id")
     x = x.filter(x.key.notnull())
     spend = x.group_by("customer_id", "key").agg(spend=x.net_amount.sum())

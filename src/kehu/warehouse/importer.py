@@ -12,8 +12,9 @@ Each order line gets at most one reason, the first that applies in this order:
 3. ``non_product`` (postage, fees ...) and then ``zero_price``, when excluded;
 4. ``return``, when returns are excluded (by default they are kept, netted).
 
-Duplicates are found with an aggregate (``GROUP BY`` every column, which DuckDB
-spills to disk) and a join back for the few duplicated groups, not a window.
+Duplicates are found by a 64-bit hash of every column, computed in the pass
+that applies the rules: only rows whose hash repeats are compared column by
+column (an aggregate and a join back, not a window).
 
 Tables written (all swapped in together, in one transaction): ``orders``
 (unless ``materialize=False``), ``import_rejects``, and ``customers`` /
@@ -191,14 +192,21 @@ def _stage_orders(con, sources, options) -> _Staged:
         for i, (s, m) in enumerate(zip(sources, matches, strict=True))
     ]
     staged = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    key = [*ORDER_COLUMNS, *attrs]
+    if options.duplicates != "keep":  # hashed in the same pass that applies the rules
+        staged = staged.mutate(__h=ibis.struct({k: staged[k] for k in key}).hash())
+    # Optional columns no file has are all NULL: not stored, added back below.
+    absent = [c for c in ("status", "channel", "store_id") if not any(c in m for m in matches)]
     # The rules are applied once, into a typed temporary table (DuckDB spills it
     # to disk beyond its memory limit); the duplicate check, the summary, the
     # rejects and every later scan of the orders read that table, not the text.
-    temps.append(tables.build(con, "__kehu_staged", staged, temp=True))
+    temps.append(tables.build(con, "__kehu_staged", staged.drop(*absent), temp=True))
     staged = con.table(temps[-1])
+    if absent:
+        staged = staged.mutate(**{c: ibis.null("string") for c in absent})
     dup = None
     if options.duplicates != "keep":
-        dup = _duplicates(con, staged, [*ORDER_COLUMNS, *attrs], options, temps)
+        dup = _duplicates(con, staged, key, options, temps)
     if dup is not None:
         staged = staged.left_join(dup, staged.__seq == dup.__dseq).drop("__dseq")
     else:
@@ -243,7 +251,6 @@ def _duplicates(con, staged: ir.Table, key: list[str], options, temps: list[str]
     cand = staged.filter(staged.__reject.isnull())
     if options.duplicates == "auto":  # without an order id, equal lines may be real
         cand = cand.filter(cand.order_id.notnull())
-    cand = cand.mutate(__h=ibis.struct({k: cand[k] for k in key}).hash())
     repeated = cand.group_by("__h").aggregate(__n=cand.count()).filter(lambda g: g.__n > 1)
     rows = cand.semi_join(repeated.select("__h"), "__h")
     temps.append(tables.build(con, "__kehu_duprows", rows.drop("__h"), temp=True))

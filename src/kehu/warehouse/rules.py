@@ -60,6 +60,61 @@ def _bookkeeping(t: ir.Table, file_index: int) -> dict[str, ir.Value]:
     }
 
 
+#: Above this many distinct matching values, the non-product test runs per row.
+MAX_LISTED_VALUES = 5_000
+
+
+def _non_product_tests(
+    value: ir.StringValue, options: ImportOptions, *, codes: bool
+) -> list[ir.BooleanValue]:
+    """The non-product conditions on one text column (codes only on the product id)."""
+    conds: list[ir.BooleanValue] = []
+    if codes:
+        code = value.upper()
+        exact = [c.upper() for c in options.non_product_codes if not c.endswith("*")]
+        prefixes = [c[:-1].upper() for c in options.non_product_codes if c.endswith("*")]
+        conds += [code.isin(exact)] if exact else []
+        conds += [code.startswith(x) for x in prefixes]
+    # Plain substring tests: a (?i) regex costs ten times more on millions of rows.
+    for word in options.non_product_words:
+        conds.append(value.ilike(f"%{word}%") if word.isascii() else value.contains(word))
+    return [c.fill_null(False) for c in conds]
+
+
+def _matching_values(
+    t: ir.Table, raw: ir.Value, options: ImportOptions, *, codes: bool
+) -> list[str] | None:
+    """The text values of ``raw`` that are non-product, tested once per distinct value.
+
+    ``None`` when there are too many to list (then the tests run per row).  A
+    file has thousands of products but millions of lines, so this replaces a
+    dozen string tests per line by one hash lookup.
+    """
+    d = t.select(__v=to_text(raw)).distinct()
+    conds = _non_product_tests(d.__v, options, codes=codes)
+    if not conds:
+        return []
+    hits = d.filter(ibis.or_(*conds)).limit(MAX_LISTED_VALUES + 1).to_pyarrow()
+    values = hits.column("__v").to_pylist()
+    return None if len(values) > MAX_LISTED_VALUES else values
+
+
+def _non_product(
+    t: ir.Table, m: dict[str, str], options: ImportOptions, p: ir.Table
+) -> ir.BooleanValue:
+    """``__np``: the product id is a non-product code or either text holds a fee word."""
+    conds: list[ir.BooleanValue] = []
+    for field, codes in (("product_id", True), ("product_name", False)):
+        if field not in m:
+            continue
+        listed = _matching_values(t, t[m[field]], options, codes=codes)
+        if listed is None:
+            conds += _non_product_tests(p[field], options, codes=codes)
+        elif listed:
+            conds.append(p[field].isin(listed).fill_null(False))
+    return ibis.or_(*conds) if conds else _F
+
+
 def stage_orders(
     t: ir.Table,
     m: dict[str, str],
@@ -104,16 +159,7 @@ def stage_orders(
 
     # 2. test: one boolean per check.
     amount = p.__amount if "amount" in raws else p.price * p.__qty
-    code = p.product_id.upper()
-    exact = [c.upper() for c in options.non_product_codes if not c.endswith("*")]
-    prefixes = [c[:-1].upper() for c in options.non_product_codes if c.endswith("*")]
-    np_conds = [code.isin(exact)] if exact else []
-    np_conds += [code.startswith(x) for x in prefixes]
-    # Plain substring tests: a (?i) regex costs ten times more on millions of rows.
-    for word in options.non_product_words:
-        cols = [p.product_id] + ([p.product_name] if "product_name" in m else [])
-        for c in cols:
-            np_conds.append(c.ilike(f"%{word}%") if word.isascii() else c.contains(word))
+    np_cond = _non_product(t, m, options, p)
     tests: dict[str, ir.Value] = {
         "__amount": amount,
         "__t_date": p.order_time.isnull(),
@@ -129,7 +175,7 @@ def stage_orders(
         "__r_qty": (p.__qty < 0).fill_null(False),
         "__r_amount": (amount < 0).fill_null(False),
         "__r_prefix": _F,
-        "__np": ibis.or_(*[c.fill_null(False) for c in np_conds]) if np_conds else _F,
+        "__np": np_cond,
         "__zp": (p.price == 0).fill_null(False) if "price" in raws else _F,
     }
     if "order_id" in m and options.return_prefixes:

@@ -12,7 +12,7 @@ inputs and thresholds gave the class; :meth:`record` is what a run keeps.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -112,3 +112,27 @@ class Classifier:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
+
+
+def with_window_columns(
+    table: ir.Table,
+    columns: Sequence[str],
+    make: Callable[[ir.Table], Mapping[str, ir.Value]],
+    key: str = "customer_id",
+) -> ir.Table:
+    """``table`` plus the columns ``make`` computes (window ranks, ...) on a narrow copy.
+
+    ``make`` receives ``table`` reduced to ``key`` and ``columns`` and returns
+    name -> expression over it; the results are joined back on ``key`` (one row
+    per key, as in every per-customer table).  Why: DuckDB's window operator
+    carries every input column through its sort, so one rank over a wide table
+    of half a million customers costs seconds, and a fraction of that over the
+    few columns it needs.  New names replace existing columns in place.
+    """
+    narrow = table.select(key, *[c for c in dict.fromkeys(columns) if c != key])
+    computed = narrow.select(__key=narrow[key], **make(narrow))
+    names = [c for c in computed.columns if c != "__key"]
+    base = table.drop(*[n for n in names if n in table.columns])
+    joined = base.left_join(computed, base[key].identical_to(computed.__key))
+    order = list(table.columns) + [n for n in names if n not in table.columns]
+    return joined.select(*order)

@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Self
 import ibis
 import ibis.expr.types as ir
 
-from kehu.analytics.classify.base import Classifier, Explanation
+from kehu.analytics.classify.base import Classifier, Explanation, with_window_columns
 from kehu.analytics.features import discrete_quantile, plain, scalars
 from kehu.analytics.schema import require_columns
 from kehu.exceptions import ConfigError
@@ -177,17 +177,19 @@ class Grade(Classifier):
 
     # --- scoring --------------------------------------------------------------------------
     def _scored(self, customers: ir.Table) -> ir.Table:
-        c = customers
-        size = c.customer_id.count().over()
-        denom = (size - 1).nullif(0)
-        score = ibis.literal(0.0)
-        for col, weight in self.weights_.items():
-            x = c[col]
-            # nulls rank lowest: order by "has a value" first
-            rank = ibis.rank().over(order_by=[x.notnull(), x])
-            pct = (rank.cast("float64") / denom).fill_null(0.0)
-            score = score + weight * pct
-        return c.mutate(grade_score=score.cast("float64").round(_SCORE_DIGITS))
+        def score_of(c: ir.Table) -> dict[str, ir.Value]:
+            size = c.customer_id.count().over()
+            denom = (size - 1).nullif(0)
+            score = ibis.literal(0.0)
+            for col, weight in self.weights_.items():
+                x = c[col]
+                # nulls rank lowest: order by "has a value" first
+                rank = ibis.rank().over(order_by=[x.notnull(), x])
+                pct = (rank.cast("float64") / denom).fill_null(0.0)
+                score = score + weight * pct
+            return {"grade_score": score.cast("float64").round(_SCORE_DIGITS)}
+
+        return with_window_columns(customers, list(self.weights_), score_of)
 
     def _transform(self, customers: ir.Table) -> ir.Table:
         missing = [k for k in self.weights_ if k not in customers.columns]

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import ibis
 import ibis.expr.types as ir
 
-from kehu.analytics.classify.base import Classifier, Explanation
+from kehu.analytics.classify.base import Classifier, Explanation, with_window_columns
 from kehu.analytics.features import plain, scalars
 from kehu.analytics.rfm import quintile_score
 from kehu.exceptions import ConfigError
@@ -100,7 +100,10 @@ class ABC(Classifier):
             ((pos & (c.monetary >= b_min)).fill_null(False), "B"),
             else_="C",
         )
-        return c.mutate(abc=abc, value_decile=quintile_score(c.monetary, bins=10))
+        c = c.mutate(abc=abc)
+        return with_window_columns(
+            c, ["monetary"], lambda n: {"value_decile": quintile_score(n.monetary, bins=10)}
+        )
 
     def _explain(self, row: Mapping[str, Any]) -> Explanation:
         m = plain(row["monetary"])
