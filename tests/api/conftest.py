@@ -46,8 +46,14 @@ def api_store(loaded_store):
 
 
 @pytest.fixture
-def api_settings(api_store, store_backend) -> StoreSettings:
-    return StoreSettings(database_url=store_backend[1], secret_key=SECRET, environment="test")
+def api_settings(api_store, store_backend, tmp_path_factory) -> StoreSettings:
+    # a workspace of its own: endpoints write files there (feedback categories, models)
+    return StoreSettings(
+        database_url=store_backend[1],
+        secret_key=SECRET,
+        environment="test",
+        workspace=tmp_path_factory.mktemp("workspace"),
+    )
 
 
 @pytest.fixture

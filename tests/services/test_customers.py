@@ -140,7 +140,9 @@ def test_customer_360(store):
         assert v["recent_orders"][-1]["lines"] == 2
         assert v["orders_summary"]["amount"] == pytest.approx(4000.0)
         assert any(r["classifier"] == "rfm8" for r in v["recommendations"])
-        assert v["loyalty"] is None and v["open_tasks"] == [] and v["consents"] == {}
+        assert v["loyalty"] is None and v["consents"] == {}
+        # the refresh's revisit rule for 重要价值客户: a visit within 30 days
+        assert [t["title"] for t in v["open_tasks"]] == ["每月回访重要价值客户"]
         masked = svc.customer_360(s, actor=ANALYST, code="C1")
         assert masked["profile"]["phone"] == "138****5678"
 

@@ -11,7 +11,20 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from kehu.api import errors
-from kehu.api.routers import audit, auth, customers, orders, runs, users
+from kehu.api.routers import (
+    audit,
+    auth,
+    campaigns,
+    customers,
+    feedback,
+    interactions,
+    loyalty,
+    orders,
+    runs,
+    surveys,
+    tasks,
+    users,
+)
 from kehu.store.engine import make_engine, session_factory
 from kehu.store.settings import StoreSettings
 
@@ -62,6 +75,10 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
     app.state.sessions = session_factory(engine)
     errors.install(app)
     for module in (auth, users, customers, orders, runs, audit):
+        app.include_router(module.router)
+    for module in (interactions, tasks, feedback, surveys):
+        app.include_router(module.router)
+    for module in (loyalty, campaigns):
         app.include_router(module.router)
 
     @app.get("/health", response_model=Health, tags=["health"])

@@ -212,6 +212,9 @@ def anonymise_person(session: Session, *, actor: Actor, code: str, note: str | N
     )
     session.execute(update(Feedback).where(Feedback.customer_id == c.id).values(text=None))
     session.execute(
+        update(LoyaltyAccount).where(LoyaltyAccount.customer_id == c.id).values(birthday=None)
+    )
+    session.execute(
         update(SurveyAnswer).where(SurveyAnswer.customer_id == c.id).values(comment=None)
     )
     for purpose in CONSENT_PURPOSES:

@@ -9,7 +9,15 @@ and :func:`kehu.analytics.classify.classify`).  A run records:
   explanation of a class can be rebuilt later, see :func:`explain_result`);
 * each classifier's rule version, parameters, thresholds and fitted state;
 * the migration of the main class (``rfm8``) from the previous run, and alerts
-  for customers whose move needs attention (:data:`ALERT_RULES`).
+  for customers whose move needs attention (:data:`ALERT_RULES`);
+* when the settings ask for predictions and the history is long enough
+  (:data:`MIN_HISTORY_DAYS`, :data:`MIN_PREDICTION_CUSTOMERS`), each
+  customer's CLV, probability alive, expected purchases and churn probability
+  with its reasons (:func:`kehu.services.predictions.predict`, as in
+  ``kehu analyze``) in ``scores``; otherwise, or when a model cannot run, a
+  note in the run's ``settings["notes"]`` says why;
+* follow-up tasks from the revisit rules (:mod:`kehu.services.followups`),
+  idempotent: a customer with an open task from the same rule gets no other.
 
 A run starts as ``running``; its results are written in one transaction with
 the switch to ``succeeded``.  If anything fails the run becomes ``failed``
@@ -20,8 +28,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -84,7 +92,28 @@ RESULT_COLUMNS = (
     "last_purchase",
 )
 #: optional model outputs kept as scores when a classifier or model produced them
-SCORE_COLUMNS = ("grade_score", "clv", "churn_probability", "p_alive", "expected_purchases")
+SCORE_COLUMNS = (
+    "grade_score",
+    "clv",
+    "churn_probability",
+    "churn_reasons",
+    "p_alive",
+    "expected_purchases",
+    "recommended_products",
+)
+#: prediction column -> score name in the run's results
+PREDICTION_SCORES = {
+    "clv": "clv",
+    "p_alive": "p_alive",
+    "expected_purchases_90d": "expected_purchases",
+    "churn_risk": "churn_probability",
+    "churn_reasons": "churn_reasons",
+    "recommendations": "recommended_products",
+}
+#: the CLV and churn models need this much history (churn is checked out of time
+#: on the last two 90-day horizons) and this many customers; below, they are skipped
+MIN_HISTORY_DAYS = 270
+MIN_PREDICTION_CUSTOMERS = 50
 MIGRATION_CLASS = "rfm8"
 
 
@@ -99,6 +128,8 @@ class RefreshResult:
     alerts: int
     previous_run_id: int | None
     migration: list[dict[str, Any]]
+    tasks: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def refresh(
@@ -109,6 +140,7 @@ def refresh(
     as_of: dt.date | None = None,
     names: tuple[str, ...] | None = None,
     on_step: Callable[[str], None] | None = None,
+    revisit_rules: Sequence[Any] | None = None,
 ) -> RefreshResult:
     """Classify every customer from the store's orders and record a run.
 
@@ -126,6 +158,10 @@ def refresh(
     names
         Classifiers to run; default the rule classifiers (plus custom segments
         when the settings define some).
+    revisit_rules
+        :class:`~kehu.services.followups.RevisitRule` s that create tasks for
+        the run's classes; default :data:`~kehu.services.followups.DEFAULT_REVISIT_RULES`,
+        ``()`` for none.
 
     Raises
     ------
@@ -154,9 +190,17 @@ def refresh(
         step("classify")
         table, fitted, day = _classify(duck, settings, as_of, names)
         rows = table.to_pyarrow().to_pylist()
+        step("predict")
+        predicted, notes = _predict(duck, day, settings)
+        for r in rows:
+            r.update(predicted.get(r["customer_id"], ()))
         step("write")
         with factory() as session, session.begin():
             result = _write(session, run_id, prev_id, rows, fitted, day, actor)
+            result.tasks = _revisit(session, run_id, revisit_rules)
+            result.notes = notes
+            run = session.get(ClassificationRun, run_id)
+            run.settings = {**run.settings, "notes": notes, "revisit_tasks": result.tasks}
         step("done")
         return result
     except Exception as exc:
@@ -309,6 +353,43 @@ def _classify(duck, settings, as_of, names):
         chosen.append("custom")
     table, fitted = clf.classify(features, chosen, {n: params[n] for n in chosen if n in params})
     return table, fitted, day
+
+
+def _predict(duck, day: dt.date, settings: Settings) -> tuple[dict[str, dict], list[str]]:
+    """Per-customer prediction scores (keyed by customer code) and notes on what was skipped."""
+    if not settings.predictions:
+        return {}, ["predictions: off in the settings"]
+    orders = duck["orders"]
+    kept = orders.filter(orders.order_time < day)
+    stats = (
+        kept.aggregate(first=kept.order_time.min(), customers=kept.customer_id.nunique())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    days = 0 if stats["first"] is None else (day - stats["first"].date()).days
+    if days < MIN_HISTORY_DAYS or stats["customers"] < MIN_PREDICTION_CUSTOMERS:
+        return {}, [
+            f"predictions: skipped ({days} days of history and {stats['customers']} customers; "
+            f"CLV and churn need {MIN_HISTORY_DAYS} days and {MIN_PREDICTION_CUSTOMERS} customers)"
+        ]
+    from kehu.services.predictions import predict
+
+    try:
+        got = predict(orders, duck["products"], as_of=day, lang=settings.lang)
+    except Exception as exc:  # a model must never fail the classification (recorded as a note)
+        return {}, [f"predictions: failed ({type(exc).__name__}: {exc})"]
+    frame = got.customers.rename(columns=PREDICTION_SCORES)
+    kept_cols = [c for c in PREDICTION_SCORES.values() if c in frame.columns]
+    frame = frame[["customer_id", *kept_cols]].astype(object).where(frame.notna(), None)
+    scores = {r.pop("customer_id"): r for r in frame.to_dict("records")}
+    return scores, list(got.notes)
+
+
+def _revisit(session: Session, run_id: int, rules) -> int:
+    from kehu.services.followups import DEFAULT_REVISIT_RULES, create_revisit_tasks
+
+    rules = DEFAULT_REVISIT_RULES if rules is None else rules
+    return create_revisit_tasks(session, run_id=run_id, rules=rules)
 
 
 # --- writing the run ----------------------------------------------------------------------------

@@ -27,6 +27,8 @@ class Campaign(Timestamps, Base):
     launched_at: Mapped[dt.datetime | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     webhook_url: Mapped[str | None] = mapped_column(String(500))
+    #: counts of the last audience build: targeted, excluded (by reason), treatment, control
+    audience: Mapped[dict[str, Any] | None]
 
 
 class CampaignMember(Base):
@@ -41,3 +43,6 @@ class CampaignMember(Base):
     group: Mapped[str] = mapped_column(String(16))  # "treatment" or "control"
     sent_at: Mapped[dt.datetime | None]
     send_status: Mapped[str | None] = mapped_column(String(32))
+    #: webhook deliveries tried for this member, and the last failure
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,8 +1,14 @@
-"""Loyalty accounts and their append-only points ledger."""
+"""Loyalty accounts, their append-only points ledger and the versioned programme rules.
+
+The ledger is never updated: lots (what is left of each earning) are derived
+from it, oldest-expiring first (see :mod:`kehu.services.loyalty`).  Migration
+0002 adds database triggers that refuse an UPDATE of a posting's figures.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -26,6 +32,10 @@ class LoyaltyAccount(Base):
     lifetime_points: Mapped[int] = mapped_column(default=0)
     tier: Mapped[str | None] = mapped_column(String(32))
     tier_since: Mapped[dt.date | None]
+    #: points reversed after they had been spent, settled from future earnings
+    debt: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: the member's birthday, for the birthday reward (given at enrolment)
+    birthday: Mapped[dt.date | None]
     #: bumped by every posting: optimistic locking against lost updates
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -45,10 +55,23 @@ class LedgerEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     points: Mapped[int]
     balance_after: Mapped[int]
-    #: points of this earning not yet redeemed or expired (oldest-first expiry)
+    #: unused: the ledger is append-only, so what is left of a lot is derived
     remaining: Mapped[int | None]
     expires_on: Mapped[dt.date | None]
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     posted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     posted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str | None] = mapped_column(Text)
+    #: change of the account's points debt (+ shortfall of a reversal, - settlement)
+    debt: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class LoyaltyRules(Base):
+    """One version of the programme's rules; the newest is in force (never updated)."""
+
+    __tablename__ = "loyalty_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

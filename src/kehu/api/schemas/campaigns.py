@@ -1,0 +1,137 @@
+"""Bodies and answers of the campaign endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kehu.api.schemas.common import LongText, Text
+
+
+class TargetIn(BaseModel):
+    """Who is targeted: the customer list's filters, combined with *and*."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    classes: dict[Text(32, 1), list[Text(64)]] | None = Field(
+        default=None, description='e.g. {"rfm8": ["重要价值客户"]}', max_length=10
+    )
+    filter: Text(2000) | None = Field(default=None, description="safe filter language")
+    tier: Text(32) | None = None
+    tags: list[Text(64)] | None = Field(default=None, max_length=50)
+    region: Text(64) | None = None
+    channel: Text(64) | None = None
+
+
+class CampaignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text(200, 1)
+    description: LongText | None = None
+    channel: Literal["sms", "wechat", "email"] = Field(
+        description="needs the customer's consent marketing_<channel>"
+    )
+    target: TargetIn
+    control_share: float = Field(default=0.1, ge=0, lt=1, allow_inf_nan=False)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    response_days: int = Field(default=30, ge=1, le=3660)
+    webhook_url: Text(500) | None = Field(default=None, description="http(s) URL for sending")
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    channel: str | None
+    status: str = Field(description="draft, ready (audience built) or sent")
+    target: dict[str, Any]
+    control_share: float
+    seed: int
+    response_days: int
+    webhook_url: str | None
+    launched_at: dt.datetime | None
+    audience: dict[str, Any] | None
+    created_at: dt.datetime
+
+
+class AudienceOut(BaseModel):
+    targeted: int
+    excluded_no_marketing: int
+    excluded_no_consent: int
+    members: int
+    treatment: int
+    control: int
+    built_at: str
+
+
+class MemberOut(BaseModel):
+    customer_id: str
+    name: str | None
+    phone: str | None
+    email: str | None
+    group: str
+    send_status: str | None
+    sent_at: dt.datetime | None
+    attempts: int
+    last_error: str | None
+
+
+class MemberPageOut(BaseModel):
+    items: list[MemberOut]
+    total: int
+
+
+class SendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(default=200, ge=1, le=1000)
+
+
+class SendOut(BaseModel):
+    sent: int
+    failed: int
+    batches: int
+
+
+class LaunchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    launched_at: dt.datetime | None = Field(
+        default=None, description="when the exported list went out; default now"
+    )
+
+
+class GroupOut(BaseModel):
+    members: int
+    converted: int
+    orders: int
+    revenue: float
+    conversion_rate: float | None
+    revenue_per_member: float | None
+
+
+class IntervalOut(BaseModel):
+    estimate: float | None
+    low: float | None
+    high: float | None
+    confidence: float
+    method: str
+    df: float | None = None
+
+
+class WindowOut(BaseModel):
+    start: dt.datetime
+    end: dt.datetime
+    complete: bool
+
+
+class ReportOut(BaseModel):
+    campaign_id: int
+    name: str
+    window: WindowOut
+    groups: dict[str, GroupOut]
+    conversion_uplift: IntervalOut = Field(description="treatment minus control conversion")
+    revenue_uplift: IntervalOut = Field(description="treatment minus control revenue per member")
+    incremental: dict[str, float | None]

@@ -1,0 +1,123 @@
+"""Bodies and answers of the loyalty endpoints."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kehu.api.schemas.common import Key, Text
+from kehu.services.loyalty import MAX_POINTS, MAX_REFUND_ID, ProgramRules
+
+RulesIn = ProgramRules
+
+
+class EnrollIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    birthday: dt.date | None = Field(default=None, description="for the birthday reward")
+
+
+class RedeemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=1, le=MAX_POINTS)
+    request_id: Text(100, 1) | None = Field(
+        default=None, description="makes a retried request harmless (same id, same points)"
+    )
+    note: Text(500) | None = None
+
+
+class ReverseIn(BaseModel):
+    """A refund of ``refund_amount`` (with its ``refund_id``), or a cancellation without them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refund_amount: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
+    refund_id: Text(MAX_REFUND_ID, 1) | None = None
+    reason: Text(500) | None = None
+
+
+class ReferralIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referrer_id: Key
+    referred_id: Key
+
+
+class AsOfIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    as_of: dt.date
+
+
+class EntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    key: str
+    kind: str
+    points: int
+    balance_after: int
+    debt: int = Field(description="change of the points debt")
+    expires_on: dt.date | None
+    posted_at: dt.datetime
+    note: str | None
+
+
+class PostingOut(BaseModel):
+    customer_id: str
+    created: bool = Field(description="false when the same posting had been made before")
+    balance: int
+    debt: int
+    entry: EntryOut
+    settlement: EntryOut | None = Field(description="debt settled out of this credit")
+    reversed: int | None = None
+
+
+class LotOut(BaseModel):
+    entry_id: int
+    kind: str
+    points: int
+    remaining: int
+    expires_on: dt.date | None
+
+
+class ExpiryOut(BaseModel):
+    date: dt.date
+    points: int
+
+
+class AccountOut(BaseModel):
+    customer_id: str
+    enrolled: bool
+    balance: int
+    debt: int
+    lifetime_points: int
+    tier: str | None
+    tier_since: dt.date | None
+    birthday: dt.date | None
+    lots: list[LotOut] = Field(description="open lots, oldest-expiring first")
+    next_expiry: ExpiryOut | None
+    consistent: bool = Field(description="cached balance and debt agree with the ledger")
+
+
+class LedgerPageOut(BaseModel):
+    items: list[EntryOut]
+    total: int
+
+
+class TiersOut(BaseModel):
+    as_of: dt.date
+    basis: str
+    counts: dict[str, int]
+    changed: int
+
+
+class ExpireOut(BaseModel):
+    accounts: int
+    points: int
+
+
+class BirthdaysOut(BaseModel):
+    posted: int
