@@ -1,0 +1,77 @@
+"""Dependencies point down only (ARCHITECTURE.md): checked on the source's import statements."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "kehu"
+
+#: package -> modules it must not import (prefixes)
+FORBIDDEN = {
+    "analytics": (
+        "sqlalchemy",
+        "fastapi",
+        "typer",
+        "kehu.services",
+        "kehu.store",
+        "kehu.api",
+        "kehu.cli",
+        "kehu.report",
+        "kehu.warehouse",
+    ),
+    "warehouse": (
+        "sqlalchemy",
+        "fastapi",
+        "typer",
+        "kehu.services",
+        "kehu.store",
+        "kehu.api",
+        "kehu.cli",
+        "kehu.report",
+    ),
+    "store": (
+        "fastapi",
+        "typer",
+        "kehu.analytics",
+        "kehu.api",
+        "kehu.cli",
+        "kehu.report",
+        "kehu.warehouse",
+    ),
+    "services": ("fastapi", "typer", "kehu.api", "kehu.cli"),
+    "report": ("sqlalchemy", "fastapi", "typer", "kehu.store", "kehu.api", "kehu.cli"),
+}
+#: the store's pytest fixtures load a sample through the services, for tests only
+EXEMPT = {"store/testing.py"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+CASES = [
+    (layer, path)
+    for layer in FORBIDDEN
+    for path in sorted((SRC / layer).rglob("*.py"))
+    if str(path.relative_to(SRC)) not in EXEMPT
+]
+
+
+@pytest.mark.parametrize(("layer", "path"), CASES, ids=[str(p.relative_to(SRC)) for _, p in CASES])
+def test_imports_point_down(layer, path):
+    bad = sorted(
+        name
+        for name in _imports(path)
+        for banned in FORBIDDEN[layer]
+        if name == banned or name.startswith(banned + ".")
+    )
+    assert not bad, f"{path.relative_to(SRC)} ({layer}) imports {', '.join(bad)}"
