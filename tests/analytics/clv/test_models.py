@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,6 +92,26 @@ def test_grouping_gives_the_same_fit_as_repeating_rows():
     assert len(BetaGeoModel()._statistics(SMALL)[0]) == 5
     assert twice.params_ == pytest.approx(once.params_, rel=1e-3)
     assert twice.log_likelihood_ == pytest.approx(2 * once.log_likelihood_, rel=1e-6)
+
+
+def test_fit_on_an_engine_table_groups_there_and_equals_pandas():
+    data = simulate_bgnbd(3000, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=3)
+    data["recency"] = np.ceil(data.recency)  # whole weeks, so rows repeat
+    data["T"] = np.maximum(np.ceil(data["T"]), data.recency)
+    data["monetary_value"] = np.round(simulate_spend(data.frequency, p=6, q=4, gamma=15, seed=4))
+    table = ibis.memtable(data)
+    for model in (BetaGeoModel, GammaGammaModel):
+        in_engine, in_pandas = model().fit(table), model().fit(data)
+        assert in_engine.n_customers_ == in_pandas.n_customers_
+        assert in_engine.params_ == pytest.approx(in_pandas.params_, rel=1e-6)
+        assert in_engine.log_likelihood_ == pytest.approx(in_pandas.log_likelihood_, rel=1e-9)
+    assert in_engine.n_customers_ == int(((data.frequency > 0) & (data.monetary_value > 0)).sum())
+    # errors count customers, not the distinct rows that travel from the engine
+    doubled = ibis.memtable(pd.concat([SMALL, SMALL]).assign(frequency=-1))
+    with pytest.raises(SchemaError, match="frequency has 12 negative"):
+        BetaGeoModel().fit(doubled)
+    with pytest.raises(SchemaError, match="missing column"):
+        GammaGammaModel().fit(table.drop("monetary_value"))
 
 
 def test_probability_alive_and_predictions_by_hand():

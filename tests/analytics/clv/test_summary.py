@@ -136,3 +136,24 @@ def test_cdnow_totals_equal_lifetimes(cdnow_summary):
     assert s.recency.max() <= s["T"].max() == pytest.approx(272 / 7)
     # per purchase day; lifetimes' per-line holdout mean sums to 24901.080244
     assert s.monetary_value_holdout.sum() == pytest.approx(25495.940282, abs=1e-5)
+
+
+def test_return_only_days_count_only_after_the_first_purchase():
+    # h returns something before ever buying (1 Jan), buys on 3 Jan, returns on 5 Jan, buys on
+    # 8 Jan; i's only repeat day is cancelled by a later return: value 0, not a rounding residue
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["h", "h", "h", "h", "i", "i", "i"],
+            "order_time": pd.to_datetime(
+                [
+                    *["2024-01-01", "2024-01-03", "2024-01-05", "2024-01-08"],  # h
+                    *["2024-01-02", "2024-01-04", "2024-01-06"],  # i
+                ]
+            ),
+            "amount": [-5.0, 10.0, -2.0, 20.0, 0.1, 0.2, -0.2],
+        }
+    )
+    s = by_id(clv_summary(orders, calibration_end="2024-01-14", unit="day"))
+    # repeat value of h: -2 (5 Jan) + 20 (8 Jan); the 1 Jan return is before the first purchase
+    assert s.loc["h"].tolist() == pytest.approx([1, 5.0, 11.0, 18.0])
+    assert s.loc["i"].tolist() == [1, 2.0, 12.0, 0.0]

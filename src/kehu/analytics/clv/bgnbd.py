@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, hyp2f1
 
-from kehu.analytics.clv.base import PurchaseModel
+from kehu.analytics.clv.base import PurchaseModel, value_weights
 
 
 class BetaGeoModel(PurchaseModel):
@@ -49,29 +49,34 @@ class BetaGeoModel(PurchaseModel):
 
     def _loglik_grad(self, theta, x, tx, T, *, weights):
         r, alpha, a, b = theta
+        w = weights
+        # the log-gamma and digamma terms depend on x alone: once per distinct frequency
+        xu, wu = value_weights(x, w)
+        total = wu.sum()
+        ll_x = wu @ (gammaln(r + xu) + gammaln(b + xu) - gammaln(a + b + xu)) + total * (
+            -gammaln(r) + r * np.log(alpha) + gammaln(a + b) - gammaln(b)
+        )
+        psi_abx = wu @ digamma(a + b + xu)
+        g_r = wu @ digamma(r + xu) + total * (np.log(alpha) - digamma(r))
+        g_a = total * digamma(a + b) - psi_abx
+        g_b = total * (digamma(a + b) - digamma(b)) + wu @ digamma(b + xu) - psi_abx
+        # the tail log[(alpha+T)^-(r+x) + [x>0] a/(b+x-1) (alpha+t_x)^-(r+x)] is per row
         rx = r + x
-        a1 = gammaln(rx) - gammaln(r) + r * np.log(alpha)
-        a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
-        a3 = -rx * np.log(alpha + T)
+        log_aT = np.log(alpha + T)
+        log_atx = np.log(alpha + tx)
+        a3 = -rx * log_aT
         repeat = x > 0
         bx1 = np.where(repeat, b + x - 1, 1.0)  # b+x-1 is only used where x > 0
-        a4 = np.where(repeat, np.log(a) - np.log(bx1) - rx * np.log(alpha + tx), -np.inf)
+        a4 = np.where(repeat, np.log(a) - np.log(bx1) - rx * log_atx, -np.inf)
         tail = np.logaddexp(a3, a4)
-        ll = a1 + a2 + tail
-        w3 = np.exp(a3 - tail)
-        w4 = np.exp(a4 - tail)  # 0 where x = 0
-        d_r = (
-            digamma(rx)
-            - digamma(r)
-            + np.log(alpha)
-            - w3 * np.log(alpha + T)
-            - w4 * np.log(alpha + tx)
-        )
-        d_alpha = r / alpha - w3 * rx / (alpha + T) - w4 * rx / (alpha + tx)
-        d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
-        d_b = digamma(a + b) + digamma(b + x) - digamma(b) - digamma(a + b + x) - w4 / bx1
-        grad = np.array([(weights * d).sum() for d in (d_r, d_alpha, d_a, d_b)])
-        return float((weights * ll).sum()), grad
+        w3 = w * np.exp(a3 - tail)
+        w4 = w * np.exp(a4 - tail)  # 0 where x = 0
+        ll = ll_x + w @ tail
+        d_r = g_r - w3 @ log_aT - w4 @ log_atx
+        d_alpha = total * r / alpha - (w3 @ (rx / (alpha + T))) - (w4 @ (rx / (alpha + tx)))
+        d_a = g_a + w4.sum() / a
+        d_b = g_b - w4 @ (1.0 / bx1)
+        return float(ll), np.array([d_r, d_alpha, d_a, d_b])
 
     def _odds_dead(self, x, tx, T):
         """``[x>0] a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x)``, the odds of having dropped out."""

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from kehu.analytics.clv.base import CLVModel, as_frame, column, group_rows
+from kehu.analytics.clv.base import CLVModel, as_frame, column, group_rows, value_weights
 from kehu.exceptions import SchemaError
 
 
@@ -38,31 +38,44 @@ class GammaGammaModel(CLVModel):
     requires = ("frequency", "monetary_value")
     start = (1.0, 1.0, 1.0)
 
-    def _statistics(self, data):
+    def _statistics(self, data, weights=None):
         x, m = (column(data, c) for c in self.requires)
         keep = (x > 0) & (m > 0)
-        (x, m), w = group_rows(x[keep], m[keep]) if keep.any() else ((x[:0], m[:0]), x[:0])
-        return x, m, w
+        if not keep.any():
+            return (x[:0],) * 5
+        (x, m), w = group_rows(x[keep], m[keep], weights=None if weights is None else weights[keep])
+        # the logarithms that do not depend on the parameters, taken once
+        spend = m * x
+        return x, spend, x * np.log(spend), np.log(m), w
 
-    def _loglik_grad(self, theta, x, m, *, weights):
+    def _loglik_grad(self, theta, x, s, x_log_s, log_m, *, weights):
+        # (px-1) ln m + px ln x = p x ln(s) - ln m with s = m x, the customer's repeat spend,
+        # so only ln(gamma + s) and 1/(gamma + s) are per row; the rest is per frequency
         p, q, g = theta
-        px = p * x
-        log_gmx = np.log(g + m * x)
+        w = weights
+        xu, wu = value_weights(x, w)
+        pu = p * xu
+        log_gs = np.log(g + s)
+        inv_gs = 1.0 / (g + s)
+        wx = w * x
+        total = wu.sum()
+        sum_wx_log_gs = wx @ log_gs
+        sum_w_log_gs = w @ log_gs
+        sum_wx_log_s = w @ x_log_s
         ll = (
-            gammaln(px + q)
-            - gammaln(px)
-            - gammaln(q)
-            + q * np.log(g)
-            + (px - 1) * np.log(m)
-            + px * np.log(x)
-            - (px + q) * log_gmx
+            wu @ (gammaln(pu + q) - gammaln(pu))
+            - total * gammaln(q)
+            + total * q * np.log(g)
+            + p * sum_wx_log_s
+            - w @ log_m
+            - p * sum_wx_log_gs
+            - q * sum_w_log_gs
         )
-        psi = digamma(px + q)
-        d_p = x * (psi - digamma(px) + np.log(m) + np.log(x) - log_gmx)
-        d_q = psi - digamma(q) + np.log(g) - log_gmx
-        d_g = q / g - (px + q) / (g + m * x)
-        grad = np.array([(weights * d).sum() for d in (d_p, d_q, d_g)])
-        return float((weights * ll).sum()), grad
+        psi = digamma(pu + q)
+        d_p = (wu * xu) @ (psi - digamma(pu)) + sum_wx_log_s - sum_wx_log_gs
+        d_q = wu @ psi - total * digamma(q) + total * np.log(g) - sum_w_log_gs
+        d_g = total * q / g - p * (wx @ inv_gs) - q * (w @ inv_gs)
+        return float(ll), np.array([d_p, d_q, d_g])
 
     def mean_spend(self) -> float:
         """Population mean value of a transaction, ``p gamma / (q - 1)`` (inf if q <= 1)."""

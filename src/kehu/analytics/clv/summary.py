@@ -33,6 +33,7 @@ import datetime as dt
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as idt
 import ibis.expr.types as ir
 
 from kehu.analytics.rfm import DateLike, as_date
@@ -127,6 +128,14 @@ def clv_summary(
             "the holdout period would be empty"
         )
     end = obs or cal
+    next_day = ibis.timestamp(dt.datetime.combine(cal + dt.timedelta(days=1), dt.time()))
+    # a cheap probe (the engine stops at the first match) instead of running the summary twice
+    probe = t.filter(t.customer_id.notnull(), ~ret, t.order_time < next_day).limit(1)
+    if probe.count().execute() == 0:
+        raise SchemaError(
+            f"orders: no customer bought anything on or before calibration_end {cal}: "
+            "the calibration period is empty"
+        )
     lines = t.mutate(_ret=ret).filter(
         t.customer_id.notnull(),
         t.order_time < ibis.timestamp(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())),
@@ -134,43 +143,55 @@ def clv_summary(
     cal_day = ibis.date(cal)
     # one row per customer and day: several purchases on a day count once
     daily = lines.group_by(
-        customer_id=lines.customer_id.cast("string"), day=lines.order_time.date()
-    ).agg(value=lines.amount.cast("float64").sum(), bought=(~lines._ret).any())
-    first = daily.filter(daily.bought).group_by("customer_id").agg(first=daily.day.min())
-    first = first.filter(first.first <= cal_day)
-    if first.count().execute() == 0:
-        raise SchemaError(
-            f"orders: no customer bought anything on or before calibration_end {cal}: "
-            "the calibration period is empty"
-        )
-    j = daily.inner_join(first, "customer_id")
-    in_cal = j.day <= cal_day
-    g = j.group_by("customer_id").agg(
-        first=j.first.min(),
-        purchases=j.day.count(where=in_cal & j.bought),
-        last=j.day.max(where=in_cal & j.bought),
-        repeat_value=j.value.sum(where=in_cal & (j.day > j.first)),
-        holdout_purchases=j.day.count(where=~in_cal & j.bought),
-        holdout_value=j.value.sum(where=~in_cal),
-    )
-    frequency = (g.purchases - 1).cast("int64")
+        customer_id=lines.customer_id.cast(idt.string), day=lines.order_time.date()
+    ).agg(value=lines.amount.cast(idt.float64).sum(), bought=(~lines._ret).any())
+    # One window-free pass per customer.  The repeat value is the value of the calibration
+    # days after the first purchase day: purchase days contribute their sum minus the first
+    # day's value (arg_min); the rare return-only days are collected as (day, value) pairs
+    # and those after the first purchase day are added afterwards, so nothing is joined.
+    in_cal = daily.day <= cal_day
+    buy_cal = daily.bought & in_cal
+    aggregates = {
+        "first": daily.day.min(where=daily.bought),
+        "purchases": daily.day.count(where=buy_cal),
+        "last": daily.day.max(where=buy_cal),
+        "bought_value": daily.value.sum(where=buy_cal),
+        "first_value": daily.value.argmin(daily.day, where=daily.bought),
+        "returns_only": ibis.struct({"day": daily.day, "value": daily.value}).collect(
+            where=~daily.bought & in_cal
+        ),
+    }
+    if obs is not None:  # without a holdout there are no later days to count
+        aggregates["holdout_purchases"] = daily.day.count(where=~in_cal & daily.bought)
+        aggregates["holdout_value"] = daily.value.sum(where=~in_cal)
+    g = daily.group_by("customer_id").agg(**aggregates)
+    g = g.filter(g.first <= cal_day)
+    late = g.returns_only.filter(lambda d: d.day > g.first).map(lambda d: d.value).sums()
+    # most customers have no return-only day: skip the list functions for them
+    late_returns = ibis.ifelse(g.returns_only.isnull(), 0.0, late.fill_null(0.0))
+    frequency = (g.purchases - 1).cast(idt.int64)
+    repeat_value = g.bought_value - g.first_value + late_returns
+    # the subtraction leaves a rounding residue where repeat purchases are exactly returned
+    # (0.1 + 0.2 - 0.1 - 0.2); residues that small are zero, as summing the days gives
+    scale = g.bought_value.abs() + g.first_value.abs() + late_returns.abs()
+    repeat_value = ibis.ifelse(repeat_value.abs() <= 1e-12 * scale, 0.0, repeat_value)
     g = g.mutate(
         frequency=frequency,
-        recency=g.last.delta(g.first, unit="day").cast("float64") / days,
-        T=cal_day.delta(g.first, unit="day").cast("float64") / days,
-        monetary_value=_mean_value(g.repeat_value, frequency),
+        recency=g.last.delta(g.first, unit="day").cast(idt.float64) / days,
+        T=cal_day.delta(g.first, unit="day").cast(idt.float64) / days,
+        monetary_value=_mean_value(repeat_value, frequency),
     )
     if obs is None:
         return g.select(*SUMMARY_COLUMNS).order_by("customer_id")
     g = g.mutate(
-        frequency_holdout=g.holdout_purchases.cast("int64"),
+        frequency_holdout=g.holdout_purchases.cast(idt.int64),
         monetary_value_holdout=_mean_value(g.holdout_value, g.holdout_purchases),
-        duration_holdout=ibis.literal((obs - cal).days / days, "float64"),
+        duration_holdout=ibis.literal((obs - cal).days / days, idt.float64),
     )
     return g.select(*SUMMARY_COLUMNS, *HOLDOUT_COLUMNS).order_by("customer_id")
 
 
 def _mean_value(total: ir.NumericValue, count: ir.IntegerValue) -> ir.FloatingValue:
     """``total / count``, 0 where there is no purchase or the net value is negative."""
-    mean = total.fill_null(0.0) / count.cast("float64").nullif(0.0)
-    return ibis.greatest(mean.fill_null(0.0), 0.0).cast("float64")
+    mean = total.fill_null(0.0) / count.cast(idt.float64).nullif(0.0)
+    return ibis.greatest(mean.fill_null(0.0), 0.0).cast(idt.float64)
