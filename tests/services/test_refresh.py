@@ -196,3 +196,28 @@ def test_refresh_scores_clv_and_churn_with_enough_history(store_factory, tmp_pat
     # nobody churns inside the churn model's training horizons here, so its risk is flat;
     # it is checked for range only (the churn model has its own tests)
     assert all(isinstance(s["churn_reasons"], str) for s in steady + stopped)
+
+
+def test_no_personalised_marketing_gets_the_non_personal_list(store_factory, tmp_path):
+    from kehu.services.store_load import load_files
+
+    orders, people = _history_csv(tmp_path)
+    load_files(store_factory, orders=orders, customers=people)
+    with store_factory() as s, s.begin():
+        flagged = list(s.scalars(select(Customer).order_by(Customer.code)))
+        flagged = [flagged[0], flagged[-1]]  # a steady buyer and one who stopped
+        for c in flagged:
+            c.no_personalised_marketing = True
+        codes = [c.code for c in flagged]
+    refresh(store_factory, revisit_rules=())
+    with store_factory() as s:
+        rows = dict(
+            s.execute(
+                select(Customer.code, ClassificationResult.scores).join(
+                    ClassificationResult, ClassificationResult.customer_id == Customer.id
+                )
+            ).all()
+        )
+    lists = [rows[c]["recommended_products"] for c in codes]
+    # different histories, the same non-personal list: nothing was made from their purchases
+    assert lists[0] and lists[0] == lists[1]

@@ -15,6 +15,7 @@ is skipped with a note; the classification never fails because of it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,12 +48,19 @@ class Predictions:
     notes: list[str] = field(default_factory=list)
 
 
-def predict(orders, products, *, as_of: dt.date, lang: str) -> Predictions:
-    """Run the CLV, churn and recommendation models on orders before ``as_of``."""
+def predict(
+    orders, products, *, as_of: dt.date, lang: str, opt_out: Collection[str] = ()
+) -> Predictions:
+    """Run the CLV, churn, recommendation and forecast models on orders before ``as_of``.
+
+    Customers in ``opt_out`` ("no personalised marketing") get the
+    non-personal product list, never one made from their own purchases.
+    """
     out = Predictions(customers=pd.DataFrame({"customer_id": pd.Series([], dtype=str)}))
     for step in (_clv, _churn, _recommendations, _forecast):
+        extra = {"opt_out": set(opt_out)} if step is _recommendations else {}
         try:
-            frame = step(orders, products, as_of, lang, out.report)
+            frame = step(orders, products, as_of, lang, out.report, **extra)
         except KehuError as exc:
             out.notes.append(f"{step.__name__.strip('_')}: skipped ({exc})")
             continue
@@ -140,11 +148,13 @@ def cumulative_gains(scores: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _recommendations(orders, products, as_of: dt.date, lang: str, report: dict) -> pd.DataFrame:
+def _recommendations(
+    orders, products, as_of: dt.date, lang: str, report: dict, opt_out: set[str]
+) -> pd.DataFrame:
     from kehu.analytics.recommend import Recommender
 
     rec = Recommender(k=RECOMMENDATIONS).fit(orders, as_of=as_of)
-    table = rec.recommend(k=RECOMMENDATIONS)
+    table = rec.recommend(k=RECOMMENDATIONS, opt_out=opt_out or None)
     names: dict[str, str] = {}
     if products is not None and "name" in products.columns:
         p = products.select("product_id", "name").to_pandas().dropna()

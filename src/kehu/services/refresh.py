@@ -302,6 +302,7 @@ def store_tables(backend) -> dict[str, ir.Table]:
         income_band=c.income_band,
         sales_rep=c.sales_rep,
         distributor_id=c.distributor,
+        no_personalised_marketing=c.no_personalised_marketing,
     )
     products = p.select(
         product_id=p.code,
@@ -375,7 +376,9 @@ def _predict(duck, day: dt.date, settings: Settings) -> tuple[dict[str, dict], l
     from kehu.services.predictions import predict
 
     try:
-        got = predict(orders, duck["products"], as_of=day, lang=settings.lang)
+        flagged = duck["customers"].filter(duck["customers"].no_personalised_marketing)
+        opt_out = set(flagged.customer_id.to_pyarrow().to_pylist())
+        got = predict(orders, duck["products"], as_of=day, lang=settings.lang, opt_out=opt_out)
     except Exception as exc:  # a model must never fail the classification (recorded as a note)
         return {}, [f"predictions: failed ({type(exc).__name__}: {exc})"]
     frame = got.customers.rename(columns=PREDICTION_SCORES)
