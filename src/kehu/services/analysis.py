@@ -202,7 +202,7 @@ def analyze(
     runs_dir: str | Path | None = None,
     on_step: StepCallback | None = None,
 ) -> Analysis:
-    """The whole job: import, classify, compare, understand, write tables and report."""
+    """The whole job: import, classify, predict, compare, understand, write tables and report."""
     from kehu.services.understanding import understand, write_outputs
 
     step = on_step or (lambda _name: None)

@@ -160,8 +160,7 @@ def _recommendations(
         p = products.select("product_id", "name").to_pandas().dropna()
         names = dict(zip(p.product_id.astype(str), p.name.astype(str), strict=True))
     table = table.sort_values(["customer_id", "rank"])
-    ids = table.product_id.astype(str)
-    shown = ids.map(names).fillna(ids)
+    shown = table.product_id.astype(str).replace(names)  # ids without a name stay ids
     joined = shown.groupby(table.customer_id.astype(str)).agg(
         "、".join if lang == "zh" else ", ".join
     )
