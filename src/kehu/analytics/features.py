@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from kehu.analytics.rfm import DateLike, _is_return, default_as_of, purchase_window, rfm_summary
-from kehu.analytics.schema import RFM_COLUMNS, require_columns, to_table
+from kehu.analytics.schema import CUSTOMER_COLUMNS, RFM_COLUMNS, require_columns, to_table
 from kehu.exceptions import SchemaError
 
 #: Columns added to the RFM contract by :func:`customer_features`, in order.
@@ -41,18 +41,8 @@ FEATURE_COLUMNS = (
 )
 
 #: Customer-master attributes carried into the features (null when unknown).
-ATTRIBUTE_COLUMNS = (
-    "country",
-    "province",
-    "city",
-    "district",
-    "area_type",
-    "channel",
-    "gender",
-    "age_band",
-    "income_band",
-    "sales_rep",
-    "distributor_id",
+ATTRIBUTE_COLUMNS = tuple(
+    c for c in CUSTOMER_COLUMNS if c not in ("customer_id", "name", "phone", "signup_date")
 )
 
 #: Every column of the feature table, in order.

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from kehu.analytics.schema import CUSTOMER_COLUMNS, PRODUCT_COLUMNS
 from kehu.exceptions import ConfigError, SchemaError
 
 #: Aliases per field, most specific first (the first alias found wins).
@@ -321,24 +322,9 @@ ORDER_CUSTOMER_ATTRS = (
 )
 ORDER_PRODUCT_ATTRS = ("product_name", "category", "brand")
 
-CUSTOMER_FIELDS = (
-    "customer_id",
-    "name",
-    "phone",
-    "country",
-    "province",
-    "city",
-    "district",
-    "area_type",
-    "channel",
-    "gender",
-    "age_band",
-    "income_band",
-    "sales_rep",
-    "distributor_id",
-    "signup_date",
-)
-PRODUCT_FIELDS = ("product_id", "name", "category", "brand", "price", "pack_size")
+# the canonical columns are defined once, with the analytics that read them
+CUSTOMER_FIELDS = CUSTOMER_COLUMNS
+PRODUCT_FIELDS = PRODUCT_COLUMNS
 
 FIELDS = {
     "orders": ORDER_FIELDS + ORDER_CUSTOMER_ATTRS + ORDER_PRODUCT_ATTRS,
