@@ -20,6 +20,7 @@ from kehu.cli.common import (
     as_list,
     console,
     out,
+    print_files,
     settings_from,
     steps_progress,
 )
@@ -110,8 +111,7 @@ def analyze_cmd(
             out.print(f"  {label('rfm8', value, settings.lang)}: {count:,} ({count / n:.1%})")
     for note in result.notes:
         out.print(f"[dim]{note}[/]")
-    for path in result.files.values():
-        out.print(f"  → {path}")
+    print_files(result.files)
 
 
 def classify_cmd(
@@ -216,8 +216,7 @@ def import_cmd(
         )
         files = write_import_files(imported, out_dir)
     _print_import(imported.summary, settings.lang)
-    for path in files.values():
-        out.print(f"  → {path}")
+    print_files(files)
 
 
 def report_cmd(

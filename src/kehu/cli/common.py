@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -100,6 +100,12 @@ def steps_progress(steps: Sequence[str], labels: dict[str, str]) -> Iterator:
     with progress:
         yield on_step
         progress.update(task, completed=len(steps))
+
+
+def print_files(files: Mapping[str, Path]) -> None:
+    """List what a command wrote, one path a line."""
+    for path in files.values():
+        out.print(f"  → {path}")
 
 
 def today() -> dt.date:

@@ -18,6 +18,7 @@ from kehu.cli.common import (
     as_list,
     console,
     out,
+    print_files,
     settings_from,
 )
 
@@ -96,8 +97,7 @@ def clv_cmd(
     if result.holdout is not None:
         actual, predicted = result.holdout.actual.sum(), result.holdout.predicted.sum()
         out.print(f"holdout repeat purchases: actual {actual:,.0f}, predicted {predicted:,.0f}")
-    for path in result.files.values():
-        out.print(f"  → {path}")
+    print_files(result.files)
 
 
 def recommend_cmd(
@@ -157,8 +157,7 @@ def recommend_cmd(
             m = result.metrics[name]
             figures = ", ".join(f"{key} {value:.4f}" for key, value in m.items())
             out.print(f"{name}: {figures}")
-    for path in result.files.values():
-        out.print(f"  → {path}")
+    print_files(result.files)
 
 
 def churn_cmd(
@@ -212,8 +211,7 @@ def churn_cmd(
                 f"{key} {value:.3f}" for key, value in m.items() if isinstance(value, float)
             )
             out.print(f"{name}: {figures}")
-    for path in result.files.values():
-        out.print(f"  → {path}")
+    print_files(result.files)
 
 
 def forecast_cmd(
@@ -280,5 +278,4 @@ def forecast_cmd(
     if result.metrics:
         for name, m in result.metrics["overall"].items():
             out.print(f"{name}: MASE {m['mase']:.3f}, sMAPE {m['smape']:.2f}")
-    for path in result.files.values():
-        out.print(f"  → {path}")
+    print_files(result.files)

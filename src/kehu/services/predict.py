@@ -47,18 +47,31 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
     return path
 
 
-def write_extra_formats(
+def write_tables(
     path: Path, frame: pd.DataFrame, formats: Sequence[str], lang: str
 ) -> dict[str, Path]:
-    """Copies of a Parquet table as CSV and/or Excel, with translated headers."""
+    """``frame`` as Parquet at ``path``, plus CSV and/or Excel copies with translated headers.
+
+    Returns the files keyed by ``path.stem`` (and ``STEM_csv``, ``STEM_xlsx``).
+    """
     from kehu.report.excel import write_table
 
-    out = {}
     for fmt in formats:
         if fmt not in ("csv", "xlsx"):
             raise ConfigError(f"--format must be csv or xlsx, got {fmt!r}")
+    out = {path.stem: write_parquet(path, frame)}
+    for fmt in formats:
         out[f"{path.stem}_{fmt}"] = write_table(frame, path.with_suffix(f".{fmt}"), lang)
     return out
+
+
+@dataclass
+class Output:
+    """What a prediction use case wrote: its main table, its figures, and the files."""
+
+    table: pd.DataFrame
+    metrics: dict[str, Any] | None
+    files: dict[str, Path]
 
 
 @dataclass
@@ -147,11 +160,10 @@ def clv_files(
     }
     out_dir = Path(out_dir)
     files = {
-        "customers": write_parquet(out_dir / "customers.parquet", customers),
+        **write_tables(out_dir / "customers.parquet", customers, formats, settings.lang),
         "params": write_json(out_dir / "params.json", params),
         "model": _save(purchases, out_dir / f"{model}.json"),
     }
-    files.update(write_extra_formats(files["customers"], customers, formats, settings.lang))
     if spend is not None:
         files["spend_model"] = _save(spend, out_dir / "gamma_gamma.json")
     holdout = None
@@ -175,13 +187,6 @@ def _save(model: Any, path: Path) -> Path:
     return path
 
 
-@dataclass
-class RecommendResult:
-    recommendations: pd.DataFrame
-    metrics: dict[str, Any] | None
-    files: dict[str, Path]
-
-
 def recommend_files(
     paths: PathArg,
     *,
@@ -193,7 +198,7 @@ def recommend_files(
     opt_out: Sequence[str] = (),
     mapping: Sequence[str] = (),
     formats: Sequence[str] = (),
-) -> RecommendResult:
+) -> Output:
     """Top-k products per customer; with ``split_date``, the time-split evaluation too."""
     from kehu.analytics.recommend import Recommender, evaluate_split
 
@@ -211,16 +216,8 @@ def recommend_files(
         files["metrics"] = write_json(out_dir / "metrics.json", metrics)
     rec = Recommender(k=k, model=model).fit(imported.orders, as_of=settings.as_of)
     table = rec.recommend(k=k, opt_out=set(opt_out) or None)
-    files["recommendations"] = write_parquet(out_dir / "recommendations.parquet", table)
-    files.update(write_extra_formats(files["recommendations"], table, formats, settings.lang))
-    return RecommendResult(recommendations=table, metrics=metrics, files=files)
-
-
-@dataclass
-class ChurnResult:
-    predictions: pd.DataFrame
-    metrics: dict[str, Any] | None
-    files: dict[str, Path]
+    files.update(write_tables(out_dir / "recommendations.parquet", table, formats, settings.lang))
+    return Output(table=table, metrics=metrics, files=files)
 
 
 def churn_files(
@@ -234,7 +231,7 @@ def churn_files(
     products: PathArg | None = None,
     mapping: Sequence[str] = (),
     formats: Sequence[str] = (),
-) -> ChurnResult:
+) -> Output:
     """Churn risk of every customer now; with ``cutoff``, an out-of-time evaluation first.
 
     The evaluation trains at ``cutoff - horizon_days`` (labels observed up to
@@ -266,17 +263,9 @@ def churn_files(
     predictions = model.predict(
         imported.orders, as_of=settings.as_of, products=imported.products, language=settings.lang
     )
-    files["churn"] = write_parquet(out_dir / "churn.parquet", predictions)
-    files.update(write_extra_formats(files["churn"], predictions, formats, settings.lang))
+    files.update(write_tables(out_dir / "churn.parquet", predictions, formats, settings.lang))
     files["model"] = _save(model, out_dir / "churn_model.pkl")
-    return ChurnResult(predictions=predictions, metrics=metrics, files=files)
-
-
-@dataclass
-class ForecastResult:
-    forecast: pd.DataFrame
-    metrics: dict[str, Any] | None
-    files: dict[str, Path]
+    return Output(table=predictions, metrics=metrics, files=files)
 
 
 def forecast_files(
@@ -295,7 +284,7 @@ def forecast_files(
     products: PathArg | None = None,
     mapping: Sequence[str] = (),
     formats: Sequence[str] = (),
-) -> ForecastResult:
+) -> Output:
     """Sales per period for each series (total, product, category, region or channel), forecast.
 
     With ``backtest_windows`` > 0 a rolling-origin backtest against seasonal
@@ -341,8 +330,7 @@ def forecast_files(
         files["metrics"] = write_json(out_dir / "metrics.json", metrics)
     forecaster = Forecaster(**params).fit(series)
     forecast = forecaster.predict(horizon)
-    files["forecast"] = write_parquet(out_dir / "forecast.parquet", forecast)
+    files.update(write_tables(out_dir / "forecast.parquet", forecast, formats, settings.lang))
     files["history"] = write_parquet(out_dir / "history.parquet", series)
-    files.update(write_extra_formats(files["forecast"], forecast, formats, settings.lang))
     files["model"] = _save(forecaster, out_dir / "forecast_model.pkl")
-    return ForecastResult(forecast=forecast, metrics=metrics, files=files)
+    return Output(table=forecast, metrics=metrics, files=files)
