@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, aliased
 from kehu.exceptions import ConfigError, ConflictError, ForbiddenError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
+from kehu.services.paging import check_page, fetch_page
 from kehu.services.privacy import current_consents, mask_customer
 from kehu.services.refresh import RESULT_COLUMNS, current_run
 from kehu.services.scope import scope_customers, scoped_customer
@@ -75,7 +76,6 @@ PROFILE_FIELDS = (
     "distributor",
 )
 CLASS_COLUMNS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle", "grade")
-MAX_PAGE_SIZE = 500
 MAX_EXPORT_ROWS = 200_000
 
 
@@ -219,10 +219,7 @@ def list_customers(
     classes and scores, and ``tier``/``points``.  ``sort`` is a column name,
     ``-`` in front for descending, several separated by commas.
     """
-    if page < 1:
-        raise SchemaError(f"page starts at 1, got {page}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise SchemaError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    check_page(page, page_size)
     stmt, order = _filtered(
         session,
         actor,
@@ -235,10 +232,9 @@ def list_customers(
         filter=filter,
         sort=sort,
     )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = session.execute(stmt.order_by(*order).limit(page_size).offset((page - 1) * page_size))
-    items = _items(session, actor, rows.all())
-    return CustomerPage(items=items, total=total or 0, page=page, page_size=page_size)
+    rows, total = fetch_page(session, stmt, tuple(order), page=page, page_size=page_size)
+    items = _items(session, actor, rows)
+    return CustomerPage(items=items, total=total, page=page, page_size=page_size)
 
 
 def _items(session: Session, actor: Actor, rows) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ from kehu.atomic import atomic_path
 from kehu.exceptions import ConfigError, ForbiddenError, NotFoundError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
+from kehu.services.paging import check_page, fetch_page
 from kehu.services.refresh import current_run
 from kehu.services.scope import scope_customers, scoped_customer
 from kehu.store.models import (
@@ -54,7 +55,6 @@ SURVEYS = {"nps": (0, 10), "csat": (1, 5)}
 PERIODS = ("day", "week", "month", "quarter", "year")
 REPORT_DIMENSIONS = ("category", "sentiment", "channel", "class", "period")
 CLASS_COLUMNS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
-MAX_PAGE_SIZE = 500
 #: fewest labelled rows to train on, and per label for a cross-validated score
 MIN_TRAINING_ROWS = 10
 MIN_PER_LABEL_FOR_CV = 3
@@ -63,13 +63,6 @@ MIN_PER_LABEL_FOR_CV = 3
 def _require_writer(actor: Actor) -> None:
     if actor.role not in WRITER_ROLES:
         raise ForbiddenError(f"role {actor.role!r} may not record feedback or survey answers")
-
-
-def _check_page(page: int, page_size: int) -> None:
-    if page < 1:
-        raise SchemaError(f"page starts at 1, got {page}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise SchemaError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
 
 
 # --- the category list and the trained model (workspace files) ------------------------------
@@ -329,7 +322,7 @@ def list_feedback(
     page_size: int = 50,
 ) -> tuple[list[dict[str, Any]], int]:
     """Feedback of the actor's customers, newest first, and the total."""
-    _check_page(page, page_size)
+    check_page(page, page_size)
     stmt = _feedback_query(actor)
     for col, value in (
         (Customer.code, code),
@@ -344,12 +337,8 @@ def list_feedback(
         stmt = stmt.where(Feedback.received_at >= since.replace(tzinfo=None))
     if until is not None:
         stmt = stmt.where(Feedback.received_at < until.replace(tzinfo=None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(Feedback.received_at.desc(), Feedback.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    order = (Feedback.received_at.desc(), Feedback.id.desc())
+    rows, total = fetch_page(session, stmt, order, page=page, page_size=page_size)
     return [feedback_dict(f, c) for f, c in rows], total
 
 
@@ -669,7 +658,7 @@ def list_answers(
     page: int = 1,
     page_size: int = 50,
 ) -> tuple[list[dict[str, Any]], int]:
-    _check_page(page, page_size)
+    check_page(page, page_size)
     stmt = scope_customers(
         select(SurveyAnswer, Customer.code).outerjoin(
             Customer, Customer.id == SurveyAnswer.customer_id
@@ -680,12 +669,8 @@ def list_answers(
         stmt = stmt.where(SurveyAnswer.survey == survey)
     if code is not None:
         stmt = stmt.where(Customer.code == code)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(SurveyAnswer.answered_at.desc(), SurveyAnswer.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    order = (SurveyAnswer.answered_at.desc(), SurveyAnswer.id.desc())
+    rows, total = fetch_page(session, stmt, order, page=page, page_size=page_size)
     return [answer_dict(a, c) for a, c in rows], total
 
 

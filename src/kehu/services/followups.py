@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, aliased
 from kehu.exceptions import ConfigError, ConflictError, ForbiddenError, NotFoundError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor
+from kehu.services.paging import check_page, fetch_page
 from kehu.services.scope import scope_customers, scoped_customer
 from kehu.store.models import ClassificationResult, Customer, Interaction, Task, User, utcnow
 from kehu.store.models.engagement import INTERACTION_KINDS, TASK_STATUSES
@@ -36,7 +37,6 @@ WRITER_ROLES = frozenset({"admin", "manager", "rep", "service"})
 TRANSITIONS = {"open": {"done", "cancelled"}, "done": {"open"}, "cancelled": {"open"}}
 #: class columns of a run a revisit rule may name
 RULE_CLASSIFIERS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
-MAX_PAGE_SIZE = 500
 REVISIT_PREFIX = "revisit:"
 
 
@@ -207,13 +207,6 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-def _check_page(page: int, page_size: int) -> None:
-    if page < 1:
-        raise SchemaError(f"page starts at 1, got {page}")
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise SchemaError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-
-
 def interaction_dict(i: Interaction, code: str) -> dict[str, Any]:
     return {
         "id": i.id,
@@ -327,7 +320,7 @@ def list_interactions(
     page_size: int = 50,
 ) -> tuple[list[dict[str, Any]], int]:
     """Interactions (newest first) of the actor's customers and the total."""
-    _check_page(page, page_size)
+    check_page(page, page_size)
     stmt = scope_customers(
         select(Interaction, Customer.code).join(Customer, Customer.id == Interaction.customer_id),
         actor,
@@ -340,12 +333,8 @@ def list_interactions(
         stmt = stmt.where(Interaction.occurred_at >= since.replace(tzinfo=None))
     if until is not None:
         stmt = stmt.where(Interaction.occurred_at < until.replace(tzinfo=None))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    order = (Interaction.occurred_at.desc(), Interaction.id.desc())
+    rows, total = fetch_page(session, stmt, order, page=page, page_size=page_size)
     return [interaction_dict(i, c) for i, c in rows], total
 
 
@@ -509,7 +498,7 @@ def list_tasks(
 
     ``overdue`` keeps open tasks due before ``today`` (default: today, UTC).
     """
-    _check_page(page, page_size)
+    check_page(page, page_size)
     today = today or utcnow().date()
     stmt = _task_query(actor)
     if status is not None:
@@ -524,12 +513,8 @@ def list_tasks(
         stmt = stmt.where(Task.status == "open", Task.due_date < today)
     if due_before is not None:
         stmt = stmt.where(Task.due_date < due_before)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(
-        stmt.order_by(Task.due_date.asc().nulls_last(), Task.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
+    order = (Task.due_date.asc().nulls_last(), Task.id)
+    rows, total = fetch_page(session, stmt, order, page=page, page_size=page_size)
     return [task_dict(t, c, today) for t, c in rows], total
 
 

@@ -21,6 +21,7 @@ from kehu.api.schemas.customers import (
     TagsIn,
 )
 from kehu.services import customers, privacy
+from kehu.services.paging import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/customers", tags=["customers"], responses=ERRORS)
 
@@ -79,7 +80,7 @@ def list_customers(
     session: SessionDep,
     filters: Filters,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=customers.MAX_PAGE_SIZE)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> CustomerPageOut:
     """Customers with their current classes; filters combine with *and*."""
     got = customers.list_customers(

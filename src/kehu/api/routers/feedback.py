@@ -20,6 +20,7 @@ from kehu.api.schemas.feedback import (
     TrainOut,
 )
 from kehu.services import feedback
+from kehu.services.paging import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/feedback", tags=["feedback"], responses=ERRORS)
 
@@ -40,7 +41,7 @@ def list_feedback(
     since: Annotated[dt.datetime | None, Query()] = None,
     until: Annotated[dt.datetime | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=feedback.MAX_PAGE_SIZE)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> FeedbackPage:
     """Feedback of the user's customers, newest first."""
     items, total = feedback.list_feedback(

@@ -17,6 +17,7 @@ from kehu.api.schemas.followups import (
     InteractionPatch,
 )
 from kehu.services import followups
+from kehu.services.paging import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/interactions", tags=["follow-ups"], responses=ERRORS)
 
@@ -30,7 +31,7 @@ def list_interactions(
     since: Annotated[dt.datetime | None, Query()] = None,
     until: Annotated[dt.datetime | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=followups.MAX_PAGE_SIZE)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> InteractionPage:
     """Interactions of the user's customers, newest first."""
     items, total = followups.list_interactions(

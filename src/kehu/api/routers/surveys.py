@@ -11,6 +11,7 @@ from kehu.api.deps import CurrentUser, SessionDep
 from kehu.api.schemas.common import ERRORS, Key
 from kehu.api.schemas.feedback import AnswerIn, AnswerOut, AnswerPage, ScoreRow, Survey
 from kehu.services import feedback
+from kehu.services.paging import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/surveys", tags=["surveys"], responses=ERRORS)
 
@@ -37,7 +38,7 @@ def list_answers(
     survey: Annotated[Survey | None, Query()] = None,
     customer_id: Annotated[Key | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=feedback.MAX_PAGE_SIZE)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> AnswerPage:
     items, total = feedback.list_answers(
         session, actor=actor, survey=survey, code=customer_id, page=page, page_size=page_size

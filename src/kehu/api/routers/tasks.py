@@ -19,6 +19,7 @@ from kehu.api.schemas.followups import (
     TaskStatus,
 )
 from kehu.services import followups
+from kehu.services.paging import MAX_PAGE_SIZE
 
 router = APIRouter(prefix="/tasks", tags=["follow-ups"], responses=ERRORS)
 
@@ -33,7 +34,7 @@ def list_tasks(
     overdue: Annotated[bool, Query(description="only open tasks past their due date")] = False,
     due_before: Annotated[dt.date | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=followups.MAX_PAGE_SIZE)] = 50,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> TaskPage:
     """Tasks on the user's customers, earliest due first."""
     items, total = followups.list_tasks(
