@@ -23,7 +23,13 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kehu.analytics.rfm import DateLike, _is_return, default_as_of, purchase_window, rfm_summary
+from kehu.analytics.rfm import (
+    DateLike,
+    default_as_of,
+    purchase_lines,
+    rfm_aggregates,
+    with_scores,
+)
 from kehu.analytics.schema import CUSTOMER_COLUMNS, RFM_COLUMNS, require_columns, to_table
 from kehu.exceptions import SchemaError
 
@@ -47,6 +53,8 @@ ATTRIBUTE_COLUMNS = tuple(
 
 #: Every column of the feature table, in order.
 CUSTOMER_FEATURE_COLUMNS = (*RFM_COLUMNS, *FEATURE_COLUMNS, *ATTRIBUTE_COLUMNS, "region")
+
+_NULL_F64 = ibis.null("float64")
 
 # Relative slack when comparing ``rank`` with ``q * n`` so that, e.g., 0.7 * 10
 # (7.000000000000001 in binary floating point) still means 7.
@@ -188,28 +196,33 @@ def customer_features(
     t = to_table(orders, "orders")
     if as_of is None:
         require_columns(t, ("order_time",), "orders")
-        as_of = default_as_of(t)  # once, so the RFM summary and the lines agree
-    rfm = rfm_summary(t, as_of=as_of, window_days=window_days)
-    lines, day = purchase_window(t, as_of, window_days)
-    ret = _is_return(lines)
-    lines = lines.mutate(
-        customer_id=lines.customer_id.cast("string"),
-        _ret=ret,
-        amount=lines.amount.cast("float64"),
-    )
+        as_of = default_as_of(t)  # once, so that every pass uses the same window
+    lines, day = purchase_lines(t, as_of, window_days)
+    if "product_id" in lines.columns:
+        lines = lines.mutate(product_id=lines.product_id.cast("string"))
     prod = _product_table(products)
-    # the lines are read three times: by rfm_summary, for the purchase days and
-    # once per customer x product; everything product-related comes from that
-    cp = _per_product(lines)
+    premium = _premium_products(lines, prod, premium_quantile)
+    main = lines
+    if premium is not None:
+        main = lines.left_join(premium, "product_id").drop("product_id_right")
 
-    f = rfm.left_join(_rhythm(lines), "customer_id").drop("customer_id_right")
-    f = f.left_join(_volume_and_mix(cp, prod, premium_quantile), "customer_id")
-    f = f.drop("customer_id_right")
+    # One pass over the lines for the sums and the orders, then one for each of
+    # the other distinct counts (days, products): a grouped DISTINCT costs as
+    # much in the main pass as on its own, and its own pass needs less memory.
+    g = main.group_by("customer_id").agg(**rfm_aggregates(main), **_measures(main, premium))
+    f = with_scores(g, day)
+    f = f.left_join(_rhythm(lines, f), "customer_id").drop("customer_id_right")
+    f = f.left_join(_breadth(lines), "customer_id").drop("customer_id_right")
+    f = f.mutate(
+        distinct_products=ibis.ifelse(
+            f._with_id > 0, f.distinct_products.fill_null(0), ibis.null("int64")
+        )
+    )
     for col in ("category", "brand"):
         if prod is None:  # unknown without a product master: no pass over the lines
             f = f.mutate(**{f"top_{col}": ibis.null("string")})
         else:
-            f = f.left_join(_top_by(cp, prod, col), "customer_id").drop("customer_id_right")
+            f = f.left_join(_top_by(lines, prod, col), "customer_id").drop("customer_id_right")
     f = f.mutate(
         tenure_days=ibis.date(day).delta(f.first_purchase, unit="day").cast("int64"),
         mean_gap_days=(
@@ -239,94 +252,85 @@ def _product_table(products: Any) -> ir.Table | None:
     return p.group_by("product_id").agg(category=p.category.min(), brand=p.brand.min(), **aggs)
 
 
-def _rhythm(lines: ir.Table) -> ir.Table:
-    """Purchase days, and the last purchase day before the last one."""
-    days = lines.filter(~lines._ret).select("customer_id", day=lines.order_time.date()).distinct()
-    days = days.mutate(_last=days.day.max().over(group_by=days.customer_id))
+def _premium_products(lines: ir.Table, prod: ir.Table | None, q: float) -> ir.Table | None:
+    """``product_id, _premium`` for every product sold, or ``None`` without prices.
+
+    A product's unit price is the master price, else its purchase amount over
+    purchase units, else its mean line ``price``; it is premium at or above the
+    discrete ``q``-quantile of the unit prices of the products sold.
+    """
+    if "product_id" not in lines.columns:
+        return None
+    sold = lines.filter(lines.product_id.notnull())
+    has_master = prod is not None and "master_price" in prod.columns
+    if "quantity" in sold.columns:
+        buy_qty = sold.quantity.cast("float64").sum(where=sold._buy)
+        avg = sold.amount.sum(where=sold._buy) / buy_qty.nullif(0)
+    elif "price" in sold.columns:
+        avg = sold.price.cast("float64").mean(where=sold._buy)
+    elif has_master:
+        avg = ibis.null("float64")
+    else:
+        return None
+    pp = sold.group_by("product_id").agg(avg_price=avg)
+    if has_master:
+        pp = pp.left_join(prod, "product_id").drop("product_id_right")
+        pp = pp.select("product_id", unit_price=pp.master_price.fill_null(pp.avg_price))
+    else:
+        pp = pp.select("product_id", unit_price=pp.avg_price)
+    cut = discrete_quantile(pp.unit_price, q)
+    return pp.select("product_id", _premium=(pp.unit_price >= cut).fill_null(False))
+
+
+def _measures(lines: ir.Table, premium: ir.Table | None) -> dict[str, ir.Value]:
+    """Units and premium spend per customer (aggregates over the lines)."""
+    aggs: dict[str, ir.Value] = {
+        "quantity": (
+            lines.quantity.cast("float64").sum()
+            if "quantity" in lines.columns
+            else ibis.null("float64")
+        ),
+        "_with_id": (
+            lines.product_id.count() if "product_id" in lines.columns else ibis.literal(0, "int64")
+        ),
+        "premium_share": _NULL_F64,
+    }
+    if premium is not None:
+        with_id = lines._buy & lines.product_id.notnull()
+        spent = lines.amount.sum(where=with_id)
+        # SUM over no premium line is NULL: no premium purchase means a share of 0
+        on_premium = lines.amount.sum(where=with_id & lines._premium.fill_null(False))
+        aggs["premium_share"] = on_premium.fill_null(0.0) / ibis.ifelse(spent > 0, spent, _NULL_F64)
+    return aggs
+
+
+def _rhythm(lines: ir.Table, f: ir.Table) -> ir.Table:
+    """Distinct purchase days, and the last one before ``last_purchase``."""
+    days = lines.filter(lines._buy).select("customer_id", day=lines._day).distinct()
+    days = days.join(f.select("customer_id", _last=f.last_purchase), "customer_id")
     return days.group_by("customer_id").agg(
         purchase_days=days.day.count().cast("int64"),
         prev_purchase=days.day.max(where=days.day < days._last),
     )
 
 
-def _per_product(lines: ir.Table) -> ir.Table:
-    """One pass over the lines: customer x product units and amounts."""
-    buy = ~lines._ret
-    key = lines.product_id.cast("string") if "product_id" in lines.columns else ibis.null("string")
-    aggs = {
-        "buy_amount": lines.amount.sum(where=buy),
-        "net_amount": lines.amount.sum(),
-        "buy_lines": lines._ret.count(where=buy),
-    }
-    if "quantity" in lines.columns:
-        qty = lines.quantity.cast("float64")
-        aggs["qty"] = qty.sum()
-        aggs["buy_qty"] = qty.sum(where=buy)
-    if "price" in lines.columns:
-        aggs["line_price"] = lines.price.cast("float64").mean(where=buy)
-    return lines.group_by(customer_id=lines.customer_id, product_id=key).agg(**aggs)
+def _breadth(lines: ir.Table) -> ir.Table:
+    """``distinct_products``: products with a purchase line (null without product ids)."""
+    if "product_id" not in lines.columns:
+        return lines.select("customer_id").distinct().mutate(distinct_products=ibis.null("int64"))
+    cp = lines.filter(lines._buy, lines.product_id.notnull())
+    cp = cp.select("customer_id", "product_id").distinct()
+    return cp.group_by("customer_id").agg(distinct_products=cp.count().cast("int64"))
 
 
-def _unit_prices(cp: ir.Table, prod: ir.Table | None) -> ir.Table | None:
-    """Unit price of each product sold: the master price, else the average line price.
-
-    ``None`` when there is no way to price products (no quantities, no line
-    prices, no master prices).
-    """
-    pp = cp.filter(cp.product_id.notnull())
-    has_master = prod is not None and "master_price" in prod.columns
-    if "buy_qty" in cp.columns:
-        pp = pp.group_by("product_id").agg(
-            avg_price=pp.buy_amount.sum() / pp.buy_qty.sum().nullif(0)
-        )
-    elif "line_price" in cp.columns:
-        pp = pp.group_by("product_id").agg(avg_price=pp.line_price.mean())
-    elif has_master:
-        pp = pp.select("product_id").distinct().mutate(avg_price=ibis.null("float64"))
-    else:
-        return None
-    if has_master:
-        pp = pp.left_join(prod, "product_id").drop("product_id_right")
-        return pp.select("product_id", unit_price=pp.master_price.fill_null(pp.avg_price))
-    return pp.select("product_id", unit_price=pp.avg_price)
-
-
-def _volume_and_mix(cp: ir.Table, prod: ir.Table | None, q: float) -> ir.Table:
-    """Net units, distinct products and premium share per customer."""
-    prices = _unit_prices(cp, prod)
-    if prices is None:
-        cp = cp.mutate(premium=False)
-    else:
-        cut = discrete_quantile(prices.unit_price, q)
-        prices = prices.select("product_id", premium=(prices.unit_price >= cut).fill_null(False))
-        cp = cp.left_join(prices, "product_id").drop("product_id_right")
-    with_id = cp.product_id.notnull()
-    buy_with_id = cp.buy_amount.sum(where=with_id)
-    g = cp.group_by("customer_id").agg(
-        quantity=cp.qty.sum() if "qty" in cp.columns else cp.buy_amount.sum(),
-        distinct_products=cp.product_id.count(where=cp.buy_lines > 0).cast("int64"),
-        premium_share=(
-            # SUM over no premium line is NULL: no premium purchase means a share of 0
-            cp.buy_amount.sum(where=with_id & cp.premium.fill_null(False)).fill_null(0.0)
-            / ibis.ifelse(buy_with_id > 0, buy_with_id, ibis.null("float64"))
-        ),
-        _with_id=cp.product_id.count(),
-    )
-    # without product ids (or quantities) the measures are unknown, not zero
-    return g.select(
-        "customer_id",
-        quantity=g.quantity if "qty" in cp.columns else ibis.null("float64"),
-        distinct_products=ibis.ifelse(g._with_id > 0, g.distinct_products, ibis.null("int64")),
-        premium_share=g.premium_share if prices is not None else ibis.null("float64"),
-    )
-
-
-def _top_by(cp: ir.Table, prod: ir.Table, col: str) -> ir.Table:
+def _top_by(lines: ir.Table, prod: ir.Table, col: str) -> ir.Table:
     """The category (or brand) of the customer's largest positive net spend."""
     out = f"top_{col}"
-    x = cp.join(prod.select("product_id", key=prod[col]), "product_id")
+    if "product_id" not in lines.columns:
+        return lines.select("customer_id").distinct().mutate(**{out: ibis.null("string")})
+    x = lines.join(prod.select("product_id", key=prod[col]), "product_id")
     x = x.filter(x.key.notnull())
-    spend = x.group_by("customer_id", "key").agg(spend=x.net_amount.sum())
+    spend = x.group_by("customer_id", "key").agg(spend=x.amount.sum())
     spend = spend.filter(spend.spend > 0)
     spend = spend.mutate(
         _rn=ibis.row_number().over(

@@ -19,7 +19,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from kehu.analytics.schema import ORDER_REQUIRED, require_columns, to_table
+from kehu.analytics.schema import ORDER_REQUIRED, RFM_COLUMNS, require_columns, to_table
 from kehu.exceptions import SchemaError
 
 DateLike = dt.date | dt.datetime | str
@@ -88,6 +88,58 @@ def quintile_score(value: ir.Column, *, descending: bool = False, bins: int = 5)
     return ibis.least(raw.fill_null(1), bins).cast("int64")
 
 
+def purchase_lines(
+    orders: Any, as_of: DateLike | None = None, window_days: int | None = None
+) -> tuple[ir.Table, dt.date]:
+    """The lines of :func:`purchase_window` with what every per-customer measure reads.
+
+    Adds ``_ret`` (a return line), ``_buy`` (not a return), ``_day`` (the
+    purchase date), ``_key`` (the order identity, :func:`_order_key`), and
+    makes ``customer_id`` text and ``amount`` float64.
+    """
+    t, day = purchase_window(orders, as_of, window_days)
+    ret = _is_return(t)
+    lines = t.mutate(
+        customer_id=t.customer_id.cast("string"),
+        _ret=ret,
+        _buy=~ret,
+        _day=t.order_time.date(),
+        _key=_order_key(t),
+        amount=t.amount.cast("float64"),
+    )
+    return lines, day
+
+
+def rfm_aggregates(lines: ir.Table) -> dict[str, ir.Value]:
+    """The per-customer aggregates of the RFM contract, over :func:`purchase_lines`."""
+    return {
+        "first_purchase": lines._day.min(where=lines._buy),
+        "last_purchase": lines._day.max(where=lines._buy),
+        "orders": lines._key.nunique(where=lines._buy),
+        "monetary": lines.amount.sum(),
+    }
+
+
+def with_scores(g: ir.Table, as_of: dt.date) -> ir.Table:
+    """Customers with a purchase, with recency, average order value and the 1-5 scores.
+
+    ``g`` has one row per customer with the columns of :func:`rfm_aggregates`
+    (and any others, which are kept).
+    """
+    g = g.filter(g.orders > 0)
+    g = g.mutate(
+        recency_days=ibis.date(as_of).delta(g.last_purchase, unit="day").cast("int64"),
+        orders=g.orders.cast("int64"),
+        monetary=g.monetary.round(6),
+    )
+    g = g.mutate(avg_order_value=(g.monetary / g.orders).round(6))
+    return g.mutate(
+        r_score=quintile_score(g.recency_days, descending=True),
+        f_score=quintile_score(g.orders),
+        m_score=quintile_score(g.monetary),
+    )
+
+
 def rfm_summary(
     orders: Any, as_of: DateLike | None = None, window_days: int | None = None
 ) -> ir.Table:
@@ -123,42 +175,6 @@ def rfm_summary(
     0           a       2             5
     1           b       1             7
     """
-    t, day = purchase_window(orders, as_of, window_days)
-    ret = _is_return(t)
-    lines = t.mutate(
-        _ret=ret,
-        _key=ibis.ifelse(ret, ibis.null("string"), _order_key(t)),
-        _pday=ibis.ifelse(ret, ibis.null("date"), t.order_time.date()),
-        amount=t.amount.cast("float64"),
-    )
-    g = lines.group_by(customer_id=lines.customer_id.cast("string")).agg(
-        first_purchase=lines._pday.min(),
-        last_purchase=lines._pday.max(),
-        orders=lines._key.nunique(),
-        monetary=lines.amount.sum(),
-    )
-    g = g.filter(g.orders > 0)
-    as_of_date = ibis.date(day)
-    g = g.mutate(
-        recency_days=as_of_date.delta(g.last_purchase, unit="day").cast("int64"),
-        orders=g.orders.cast("int64"),
-        monetary=g.monetary.round(6),
-    )
-    g = g.mutate(avg_order_value=(g.monetary / g.orders).round(6))
-    g = g.mutate(
-        r_score=quintile_score(g.recency_days, descending=True),
-        f_score=quintile_score(g.orders),
-        m_score=quintile_score(g.monetary),
-    )
-    return g.select(
-        "customer_id",
-        "first_purchase",
-        "last_purchase",
-        "recency_days",
-        "orders",
-        "monetary",
-        "avg_order_value",
-        "r_score",
-        "f_score",
-        "m_score",
-    )
+    lines, day = purchase_lines(orders, as_of, window_days)
+    g = lines.group_by("customer_id").agg(**rfm_aggregates(lines))
+    return with_scores(g, day).select(*RFM_COLUMNS)

@@ -2,28 +2,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import ibis
 import ibis.expr.types as ir
 
 #: Currency signs, thousands separators and unit words stripped before a number is read.
 _NUMBER_NOISE = r"[,\s¥￥$£€元]|RMB|CNY"
+#: What ``strip`` removes.
+_WHITESPACE = (" ", "\t", "\n", "\r", "\v", "\f")
 
 
-def to_text(col: ir.Value) -> ir.StringValue:
+def _untidy(col: ir.StringValue) -> ir.BooleanValue:
+    """Empty, or the first or last character could be whitespace.
+
+    Every whitespace character sorts at or below ``" "``; testing the edges is
+    much cheaper than trimming every value.
+    """
+    return (col == "") | (col.substr(0, 1) <= " ") | (col.right(1) <= " ")
+
+
+def untidy_columns(t: ir.Table, names: Sequence[str]) -> set[str]:
+    """The text columns among ``names`` that hold an empty or untrimmed value.
+
+    One pass over ``t``.  The others can be used as they are (``to_text(col,
+    tidy=True)``), so that a file read many times is not trimmed on every read.
+    """
+    text = [n for n in dict.fromkeys(names) if t[n].type().is_string()]
+    if not text:
+        return set()
+    aggs = {}
+    for i, n in enumerate(text):
+        # Cheap stand-ins for _untidy, without building substrings: the smallest
+        # value sorts below "!" exactly when some value is empty or starts with a
+        # character at or below " "; trailing whitespace is a suffix test.
+        aggs[f"lead{i}"] = t[n].min() < "!"
+        aggs[f"trail{i}"] = ibis.or_(*[t[n].endswith(w) for w in _WHITESPACE]).any()
+    values = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
+    return {n for i, n in enumerate(text) if values[f"lead{i}"] or values[f"trail{i}"]}
+
+
+def to_text(col: ir.Value, *, tidy: bool = False) -> ir.StringValue:
     """An id or label as trimmed text; empty text becomes NULL.
 
     Integers are written without a decimal part, and so are whole floats (a
     CustomerID stored as 17850.0 becomes ``"17850"``); text keeps its leading zeros.
+    ``tidy=True`` says the column is known to need no trimming
+    (:func:`untidy_columns`).
     """
     typ = col.type()
     if typ.is_string():
-        # Trimming costs more than the rest of the import's parsing, and ids
-        # rarely need it: trim only where the first or last character could be
-        # whitespace (every whitespace character sorts at or below " ").
-        edge = (col.substr(0, 1) <= " ") | (col.right(1) <= " ")
+        if tidy:
+            return col
         return ibis.cases(
             (col == "", ibis.null("string")),
-            (edge, col.strip().nullif("")),
+            (_untidy(col), col.strip().nullif("")),
             else_=col,
         )
     if typ.is_integer():

@@ -16,8 +16,8 @@ Duplicates are found by a 64-bit hash of every column, computed in the pass
 that applies the rules: only rows whose hash repeats are compared column by
 column (an aggregate and a join back, not a window).
 
-Tables written (all swapped in together, in one transaction): ``orders``
-(unless ``materialize=False``), ``import_rejects``, and ``customers`` /
+Tables written (all swapped in together, in one transaction): ``orders`` and
+``import_rejects`` (unless ``materialize=False``), and ``customers`` /
 ``products`` when there is anything to put in them.
 """
 
@@ -197,10 +197,15 @@ def _stage_orders(con, sources, options) -> _Staged:
         staged = staged.mutate(__h=ibis.struct({k: staged[k] for k in key}).hash())
     # Optional columns no file has are all NULL: not stored, added back below.
     absent = [c for c in ("status", "channel", "store_id") if not any(c in m for m in matches)]
-    # The rules are applied once, into a typed temporary table (DuckDB spills it
-    # to disk beyond its memory limit); the duplicate check, the summary, the
-    # rejects and every later scan of the orders read that table, not the text.
-    temps.append(tables.build(con, "__kehu_staged", staged.drop(*absent), temp=True))
+    staged = staged.drop(*absent)
+    if all(s.kind == "parquet" for s in sources):
+        # Parquet is typed and columnar: each later step re-reads only the
+        # columns it needs, which costs less than copying every column once.
+        temps.append(tables.view(con, "__kehu_staged", staged))
+    else:
+        # Text (CSV, Excel) is parsed once, into a typed temporary table (DuckDB
+        # spills it to disk beyond its memory limit) that every later step reads.
+        temps.append(tables.build(con, "__kehu_staged", staged, temp=True))
     staged = con.table(temps[-1])
     if absent:
         staged = staged.mutate(**{c: ibis.null("string") for c in absent})
@@ -252,11 +257,13 @@ def _duplicates(con, staged: ir.Table, key: list[str], options, temps: list[str]
     if options.duplicates == "auto":  # without an order id, equal lines may be real
         cand = cand.filter(cand.order_id.notnull())
     repeated = cand.group_by("__h").aggregate(__n=cand.count()).filter(lambda g: g.__n > 1)
-    rows = cand.semi_join(repeated.select("__h"), "__h")
+    temps.append(tables.build(con, "__kehu_duphash", repeated.select("__h"), temp=True))
+    repeated = con.table(temps[-1])
+    if repeated.count().execute() == 0:  # the usual case: no second pass
+        return None
+    rows = cand.semi_join(repeated, "__h")
     temps.append(tables.build(con, "__kehu_duprows", rows.drop("__h"), temp=True))
     rows = con.table(temps[-1])
-    if rows.count().execute() == 0:
-        return None
     groups = (
         rows.group_by(key)
         .aggregate(__n=rows.count(), __first=rows.__seq.min())
@@ -496,9 +503,10 @@ def import_orders(
         Optional separate files; their values win over those carried by the
         order lines, which fill the gaps.
     materialize
-        ``True`` writes the ``orders`` table.  ``False`` leaves ``orders`` as a
-        lazy expression over the source files (best for large Parquet data,
-        valid while ``con`` is open); the other tables are still written.
+        ``True`` writes the ``orders`` and ``import_rejects`` tables.  ``False``
+        leaves both as lazy expressions over the source files (best for large
+        Parquet data that is read once, valid while ``con`` is open); the
+        customers and products tables are still written.
     progress
         Called as ``progress(step, done, total)``.
 
@@ -545,9 +553,10 @@ def import_orders(
             PRODUCT_COLUMNS,
         )
         rejects = [_rejects_expr(s) for s in staged]
+        rejects_t = ibis.union(*rejects) if len(rejects) > 1 else rejects[0]
         exprs = {
             "orders": _orders_expr(st) if materialize else None,
-            "import_rejects": ibis.union(*rejects) if len(rejects) > 1 else rejects[0],
+            "import_rejects": rejects_t if materialize else None,
             "customers": customers_t,
             "products": products_t,
         }
@@ -558,16 +567,14 @@ def import_orders(
     if materialize:
         _cleanup(con, staged)
         orders = con.table("orders")
-    else:
-        orders = _orders_expr(st)  # keeps the raw views and duplicate list alive
-        for s in extra.values():
-            _cleanup(con, [s])
+    else:  # the staged views stay alive with ``con``: orders and rejects read them
+        orders = _orders_expr(st)
     return ImportResult(
         orders=orders,
         customers=con.table("customers") if customers_t is not None else None,
         products=con.table("products") if products_t is not None else None,
         summary=summary,
-        rejects=con.table("import_rejects"),
+        rejects=con.table("import_rejects") if materialize else rejects_t,
         con=con,
     )
 

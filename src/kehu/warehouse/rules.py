@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from kehu.analytics.schema import ORDER_COLUMNS
-from kehu.warehouse.cells import has_text, to_number, to_text
+from kehu.warehouse.cells import has_text, to_number, to_text, untidy_columns
 from kehu.warehouse.dates import parse_timestamp
 from kehu.warehouse.options import ImportOptions
 from kehu.warehouse.readers import ROW_COLUMN
@@ -135,9 +135,12 @@ def stage_orders(
     def src(field: str) -> ir.Value | None:
         return t[m[field]] if field in m else None
 
+    text_fields = ("customer_id", "order_id", "product_id", "status", "channel", "store_id")
+    untidy = untidy_columns(t, [m[f] for f in (*text_fields, *attrs) if f in m])
+
     def text(field: str) -> ir.StringValue:
         c = src(field)
-        return _NULL_STR if c is None else to_text(c)
+        return _NULL_STR if c is None else to_text(c, tidy=m[field] not in untidy)
 
     raws = {f: src(f) for f in ("order_time", "quantity", "price", "amount") if f in m}
     parsed: dict[str, ir.Value] = {
@@ -179,14 +182,11 @@ def stage_orders(
         "__zp": (p.price == 0).fill_null(False) if "price" in raws else _F,
     }
     if "order_id" in m and options.return_prefixes:
-        # A prefix followed by a digit, tested without a regex (DuckDB would run it
-        # on every row: a projection does not short-circuit AND).
-        digits = list("0123456789")
+        # A prefix followed by a digit is the text range [x + "0", x + ":"): ":"
+        # follows "9" in byte order.  Two comparisons cost far less than a regex
+        # or a substring test on every row.
         tests["__r_prefix"] = ibis.or_(
-            *[
-                p.order_id.startswith(x) & p.order_id.substr(len(x), 1).isin(digits)
-                for x in options.return_prefixes
-            ]
+            *[(p.order_id >= x + "0") & (p.order_id < x + ":") for x in options.return_prefixes]
         ).fill_null(False)
     q = step(p.mutate(**tests))
 
