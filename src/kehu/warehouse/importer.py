@@ -348,8 +348,10 @@ def _kept(st: _Staged) -> ir.Table:
     return st.final.filter(st.final.__reason.isnull())
 
 
-def _orders_expr(st: _Staged) -> ir.Table:
-    kept = _kept(st)
+def _orders_expr(st: _Staged, summary: ImportSummary) -> ir.Table:
+    # When the summary shows that every row was kept, the filter is left out:
+    # each later read of lazy orders then skips the rule tests it depends on.
+    kept = st.final if summary.rows_kept == summary.rows_read else _kept(st)
     return kept.select(**{c: kept[c].cast(t) for c, t in ORDER_TYPES.items()})
 
 
@@ -555,7 +557,7 @@ def import_orders(
         rejects = [_rejects_expr(s) for s in staged]
         rejects_t = ibis.union(*rejects) if len(rejects) > 1 else rejects[0]
         exprs = {
-            "orders": _orders_expr(st) if materialize else None,
+            "orders": _orders_expr(st, summary) if materialize else None,
             "import_rejects": rejects_t if materialize else None,
             "customers": customers_t,
             "products": products_t,
@@ -568,7 +570,7 @@ def import_orders(
         _cleanup(con, staged)
         orders = con.table("orders")
     else:  # the staged views stay alive with ``con``: orders and rejects read them
-        orders = _orders_expr(st)
+        orders = _orders_expr(st, summary)
     return ImportResult(
         orders=orders,
         customers=con.table("customers") if customers_t is not None else None,
