@@ -10,8 +10,14 @@ from kehu.analytics.churn import simulate_churn
 
 @pytest.fixture(scope="session")
 def simulated():
-    """4,000 simulated customers (2022-2024) and the truth about their churn."""
+    """4,000 simulated customers (2022-2024, high churn) and the truth about their churn."""
     return simulate_churn(4000, seed=1)
+
+
+@pytest.fixture(scope="session")
+def simulated_low():
+    """The same 4,000 customers in the low-churn setting (about 20% churn in 90 days)."""
+    return simulate_churn(4000, churn="low", seed=1)
 
 
 @pytest.fixture(scope="session")

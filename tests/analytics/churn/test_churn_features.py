@@ -66,10 +66,18 @@ def test_dataset_features_and_labels_by_hand():
     assert a.distinct_products == 3 and a.distinct_categories == 2
     assert a.tenure_days == 31
     assert a.purchase_rate == pytest.approx(30 * 3 / 31)
+    # baskets per purchase day: 01-01 spend 10 (p1), 01-11 20 (p2), 01-21 70 (p1, p3)
+    assert a.max_gap_days == 10.0 and a.recency_max_ratio == pytest.approx(1.1)
+    assert a.last_spend_ratio == pytest.approx(70 / (100 / 3))
+    assert a.last3_spend_ratio == pytest.approx(1.0)  # the last three days are all three
+    assert a.last_products_ratio == pytest.approx(2 / (4 / 3))
     b = d.loc["b"]
     assert b.recency_days == 61 and math.isnan(b.mean_gap_days) and math.isnan(b.recency_ratio)
     assert (b.orders_recent, b.orders_prior, b.spend_prior) == (0, 0, 0.0)
     assert math.isnan(b.spend_change)  # no prior spend: unknown, not infinite
+    # one purchase day: no gap and no usual basket to compare with
+    for col in ("max_gap_days", "recency_max_ratio", "last_spend_ratio", "last_products_ratio"):
+        assert math.isnan(b[col]), col
     assert d.loc["d", "distinct_categories"] == 1
     assert set(CHURN_FEATURES) <= set(d.columns)
 
@@ -79,6 +87,40 @@ def test_bgnbd_features_are_probabilities():
     assert f["p_alive"].between(0, 1).all()
     # a customer without repeat purchases is "alive" for BG/NBD by construction
     assert f.set_index("customer_id").loc["b", "p_alive"] == 1.0
+
+
+def test_last_baskets_against_the_usual():
+    # four purchase days: spends 100, 100, 40, 20 (the last two shrinking), gaps 10, 30, 5
+    days = ["2024-01-01", "2024-01-11", "2024-02-10", "2024-02-15"]
+    spends = [100.0, 100.0, 40.0, 20.0]
+    orders = pd.DataFrame(
+        {
+            "customer_id": "x",
+            "order_id": [f"o{i}" for i in range(4)],
+            "order_time": pd.to_datetime(days),
+            "product_id": ["p1", "p2", "p3", "p1"],
+            "amount": spends,
+        }
+    )
+    # a second product on the first day, and a return on the last (not a purchase line)
+    extra = pd.DataFrame(
+        {
+            "customer_id": ["x", "x"],
+            "order_id": ["o0", "r1"],
+            "order_time": pd.to_datetime(["2024-01-01", "2024-02-15"]),
+            "product_id": ["p9", "p1"],
+            "amount": [0.0, -20.0],
+            "is_return": [False, True],
+        }
+    )
+    orders = pd.concat([orders.assign(is_return=False), extra], ignore_index=True)
+    x = churn_features(orders, as_of="2024-03-16").iloc[0]
+    mean = sum(spends) / 4  # 65 per purchase day
+    assert x.last_spend_ratio == pytest.approx(20 / mean)
+    assert x.last3_spend_ratio == pytest.approx((100 + 40 + 20) / 3 / mean)
+    assert x.last_products_ratio == pytest.approx(1 / (5 / 4))  # days with 2, 1, 1, 1 products
+    assert x.max_gap_days == 30.0 and x.recency_days == 30.0
+    assert x.recency_max_ratio == pytest.approx(1.0)
 
 
 def test_categories_unknown_without_product_master():

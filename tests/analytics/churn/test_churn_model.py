@@ -27,12 +27,41 @@ def fitted(small):
 def test_fit_records_the_split(fitted, small):
     assert str(fitted.cutoff_) == CUT
     data = churn_dataset(small[0], cutoff=CUT, horizon_days=90)
+    # the cut-off's customers; the rows also count the snapshots of 30 and 60 days before
     assert fitted.n_customers_ == len(data)
+    earlier = [
+        len(churn_dataset(small[0], cutoff=c, horizon_days=90))
+        for c in ("2024-01-31", "2024-01-01")
+    ]
+    assert fitted.n_rows_ == len(data) + sum(earlier)
     assert fitted.churn_rate_ == pytest.approx(data["churned"].mean())
     # no product master: categories are never known, so the model drops them
     assert "distinct_categories" not in fitted.features_
-    assert "recency_days" in fitted.features_
+    assert {"recency_days", "last_spend_ratio", "recency_max_ratio"} <= set(fitted.features_)
     assert fitted.reference_["recency_days"] == data["recency_days"].median()
+
+
+def test_snapshots_before_the_first_order_are_skipped(small):
+    # the data start on 2022-01-01: of cut-offs 2022-03-01, 2021-12-01 and 2021-09-01 one is left
+    m = ChurnModel(horizon_days=30, snapshot_days=90, cv=3).fit(small[0], cutoff="2022-03-01")
+    assert m.n_rows_ == m.n_customers_
+    one = ChurnModel(horizon_days=30, snapshots=1, cv=3).fit(small[0], cutoff="2022-03-01")
+    assert one.n_rows_ == one.n_customers_ == m.n_customers_
+
+
+def test_calibration_folds_keep_a_customer_together(small):
+    data = pd.concat(
+        [
+            churn_dataset(small[0], cutoff=c, horizon_days=90).assign(snapshot=pd.Timestamp(c))
+            for c in ("2024-02-01", CUT)
+        ],
+        ignore_index=True,
+    )
+    m = ChurnModel(horizon_days=90).fit_dataset(data, cutoff=CUT)
+    ids = data["customer_id"].to_numpy()
+    for train, test in m.estimator_.cv:
+        assert not set(ids[train]) & set(ids[test])
+    assert m.n_customers_ == (data["snapshot"] == pd.Timestamp(CUT)).sum() < m.n_rows_
 
 
 def test_predict_ranks_customers_who_already_dropped_out_higher(fitted, small):
@@ -55,6 +84,9 @@ def test_reasons_in_both_languages(fitted, small):
     top = en.iloc[0]
     assert top["churn_risk"] > 0.9
     assert "days since" in top["churn_reasons"]
+    # the falling baskets of the customers who started to drift away, in words
+    assert en["churn_reasons"].str.contains("% of the usual").any()
+    assert zh["churn_reasons"].str.contains("平常的").any()
     assert "距" in zh.iloc[0]["churn_reasons"] or "概率" in zh.iloc[0]["churn_reasons"]
     assert all(r.count("；") <= 1 for r in zh["churn_reasons"])
     # the high-risk customers get reasons; risk-lowering groups are never named
@@ -111,7 +143,10 @@ def test_not_fitted():
         ({"horizon_days": 0}, SchemaError, "horizon_days must be a positive"),
         ({"horizon_days": -30}, SchemaError, "horizon_days must be a positive"),
         ({"model": "xgboost"}, ConfigError, "model must be one of hgb"),
-        ({"calibration": "platt"}, ConfigError, "calibration must be one of isotonic, sigmoid"),
+        ({"calibration": "platt"}, ConfigError, "calibration must be one of sigmoid, isotonic"),
+        ({"snapshots": 0}, ConfigError, "snapshots must be a whole number"),
+        ({"snapshots": 1.5}, ConfigError, "snapshots must be a whole number"),
+        ({"snapshot_days": 0}, SchemaError, "snapshot_days must be a positive"),
         ({"cv": 1}, ConfigError, "cv must be"),
     ],
 )
@@ -135,7 +170,8 @@ def test_nothing_to_learn_when_everyone_churns():
             "amount": [1.0] * 21,
         }
     )
-    with pytest.raises(SchemaError, match="20 churned and 0 did not"):
+    # 20 customers at the cut-off and 20 at the snapshot 30 days before; none before that
+    with pytest.raises(SchemaError, match="40 churned and 0 did not"):
         ChurnModel(horizon_days=30).fit(orders, cutoff="2024-02-01")
 
 

@@ -7,7 +7,8 @@ observed.  ``test_cutoff >= train_cutoff + h`` is required so that no training
 label overlaps the test period.  Three scores are compared on the test
 customers:
 
-* ``model``: the calibrated churn probability;
+* ``model``: the calibrated churn probability (:class:`ChurnModel` with its
+  defaults: three monthly training snapshots, sigmoid calibration);
 * ``recency``: the percentile rank of ``recency_days`` (a ranking, not a
   probability, so it has no Brier score or calibration curve);
 * ``bgnbd``: ``1 - P(alive)`` from a BG/NBD model fitted at ``test_cutoff``.
@@ -112,7 +113,8 @@ def evaluate_churn(
     test_cutoff: DateLike,
     horizon_days: int = 90,
     products: Any = None,
-    calibration: str = "isotonic",
+    calibration: str = "sigmoid",
+    snapshots: int = 3,
     random_state: int | None = 0,
     return_scores: bool = False,
 ) -> dict[str, Any]:
@@ -130,7 +132,7 @@ def evaluate_churn(
         The churn window.
     products
         Optional product master.
-    calibration, random_state
+    calibration, snapshots, random_state
         Passed to :class:`ChurnModel`.
     return_scores
         Add ``"scores"``: the test customers with their label and the three scores.
@@ -138,7 +140,8 @@ def evaluate_churn(
     Returns
     -------
     A dict: ``train_cutoff``, ``test_cutoff``, ``horizon_days`` (ISO dates and
-    days), ``train_customers``, ``test_customers``, ``train_churn_rate``,
+    days), ``train_customers`` (at the training cut-off), ``train_rows``
+    (over the training snapshots), ``test_customers``, ``train_churn_rate``,
     ``test_churn_rate``, and ``metrics``: score name (:data:`SCORES`) -> the
     dict of :func:`score_metrics`.
 
@@ -165,7 +168,9 @@ def evaluate_churn(
             f"end on {end - dt.timedelta(days=1)}: labels would be incomplete; choose a test "
             f"cut-off on or before {end - dt.timedelta(days=horizon_days)}"
         )
-    model = ChurnModel(horizon_days, calibration=calibration, random_state=random_state)
+    model = ChurnModel(
+        horizon_days, calibration=calibration, snapshots=snapshots, random_state=random_state
+    )
     model.fit(orders, cutoff=c1, products=products)
     test = churn_dataset(orders, cutoff=c2, horizon_days=horizon_days, products=products)
     y = test["churned"].to_numpy()
@@ -179,6 +184,7 @@ def evaluate_churn(
         "test_cutoff": c2.isoformat(),
         "horizon_days": horizon_days,
         "train_customers": model.n_customers_,
+        "train_rows": model.n_rows_,
         "test_customers": len(test),
         "train_churn_rate": model.churn_rate_,
         "test_churn_rate": float(y.mean()),

@@ -33,11 +33,13 @@ from kehu.exceptions import KehuError, SchemaError
 CHURN_FEATURES = (
     "recency_days",
     "recency_ratio",  # recency / the customer's own mean gap between purchase days
+    "recency_max_ratio",  # recency / the customer's longest gap between purchase days
     "last_gap_days",  # the gap between the last two purchase days
     "last_gap_ratio",  # that gap / the mean gap
     "orders",
     "purchase_days",
     "mean_gap_days",
+    "max_gap_days",  # the longest gap between two consecutive purchase days
     "purchase_rate",  # purchase days per 30 days of tenure
     "orders_recent",
     "orders_prior",
@@ -45,6 +47,9 @@ CHURN_FEATURES = (
     "spend_prior",
     "orders_change",  # orders_recent - orders_prior
     "spend_change",  # (spend_recent - spend_prior) / spend_prior
+    "last_spend_ratio",  # spend of the last purchase day / mean spend per purchase day
+    "last3_spend_ratio",  # mean spend of the last 3 purchase days / mean per purchase day
+    "last_products_ratio",  # products of the last purchase day / mean per purchase day
     "monetary",
     "avg_order_value",
     "quantity",
@@ -116,6 +121,7 @@ def engine_features(
     )
     f = base.inner_join(trend, "customer_id")
     f = f.left_join(_categories(lines, products), "customer_id").drop("customer_id_right")
+    f = f.left_join(_baskets(lines), "customer_id").drop("customer_id_right")
 
     mean_gap = f.mean_gap_days.nullif(0.0)
     last_gap = f.last_purchase.delta(f.prev_purchase, unit="day").cast("float64")
@@ -124,6 +130,7 @@ def engine_features(
     spend_prior = f.spend_prior.fill_null(0.0)
     f = f.mutate(
         recency_ratio=f.recency_days.cast("float64") / mean_gap,
+        recency_max_ratio=f.recency_days.cast("float64") / f.max_gap_days.nullif(0.0),
         last_gap_days=last_gap,
         last_gap_ratio=last_gap / mean_gap,
         purchase_rate=30.0 * f.purchase_days / ibis.greatest(f.tenure_days, 1),
@@ -137,6 +144,54 @@ def engine_features(
     engine_cols = [c for c in CHURN_FEATURES if c not in ("p_alive", "expected_purchases")]
     return f.select(*ID_COLUMNS, **{c: f[c].cast("float64") for c in engine_cols}).order_by(
         "customer_id"
+    )
+
+
+def _baskets(lines: ir.Table) -> ir.Table:
+    """The longest gap, and the last purchase days' baskets against the customer's usual.
+
+    Per customer and purchase day (purchase lines only): the spend and the
+    distinct products.  ``last_spend_ratio`` is the last day's spend over the
+    mean spend per purchase day, ``last3_spend_ratio`` the mean over the last
+    three days over the same, ``last_products_ratio`` the last day's products
+    over the mean per day.  All are null for a customer with one purchase day
+    (there is no "usual" to compare with), and the spend ratios also when the
+    mean spend is not positive.
+    """
+    buy = lines.filter(~lines._ret)
+    products = (
+        buy.product_id.cast("string").nunique()
+        if "product_id" in buy.columns
+        else ibis.null("int64")
+    )
+    days = buy.group_by(["customer_id", buy.order_time.date().name("day")]).agg(
+        spend=buy.amount.sum(), products=products
+    )
+    days = days.mutate(
+        _back=ibis.row_number().over(group_by=days.customer_id, order_by=ibis.desc(days.day)),
+        _gap=days.day.delta(
+            days.day.lag().over(group_by=days.customer_id, order_by=days.day), unit="day"
+        ).cast("float64"),
+    )
+    last = days._back == 0  # row_number counts from 0
+    per = days.group_by("customer_id").agg(
+        _days=days.day.count(),
+        max_gap_days=days._gap.max(),
+        _spend=days.spend.mean(),
+        _last_spend=days.spend.max(where=last),
+        _last3_spend=days.spend.mean(where=days._back < 3),
+        _products=days.products.cast("float64").mean(),
+        _last_products=days.products.cast("float64").max(where=last),
+    )
+    nothing = ibis.null("float64")
+    spend = ibis.ifelse((per._days > 1) & (per._spend > 0), per._spend, nothing)
+    products = ibis.ifelse((per._days > 1) & (per._products > 0), per._products, nothing)
+    return per.select(
+        "customer_id",
+        "max_gap_days",
+        last_spend_ratio=per._last_spend / spend,
+        last3_spend_ratio=per._last3_spend / spend,
+        last_products_ratio=per._last_products / products,
     )
 
 

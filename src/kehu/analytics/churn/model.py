@@ -11,17 +11,28 @@ evaluation, predict at a later ``d >= c + h`` whose horizon is observed too
 (:func:`kehu.analytics.churn.evaluate_churn` does exactly that), so that no
 label of the training set overlaps the test period.
 
+``fit`` stacks ``snapshots`` monthly snapshots: the features and labels at
+``c``, ``c - 30``, ``c - 60`` days (``snapshot_days`` apart).  Their labels
+all end before ``c + h``, so the rule above still holds; a customer appears
+once per snapshot, in different states, which gives the booster about three
+times as many examples of rare states (the long-silent customers at the top
+of the ranking).  Snapshots before the first order are skipped.
+
 The classifier is scikit-learn's ``HistGradientBoostingClassifier`` (it takes
 the missing values of the features as they are), wrapped in
-``CalibratedClassifierCV`` (isotonic or sigmoid, 5 folds): each fold's
-booster is calibrated on the customers it did not see and the risk is the
-mean of the calibrated folds.
+``CalibratedClassifierCV`` (sigmoid by default, or isotonic; 5 folds that
+keep each customer's snapshots together): each fold's booster is calibrated
+on the customers it did not see and the risk is the mean of the calibrated
+folds.  Sigmoid (Platt) calibration is a strictly increasing map of each
+booster's score, so it keeps the booster's ranking; isotonic calibration is a
+step function that ties many customers (see ``bench/README.md``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any, Self
 
@@ -42,7 +53,7 @@ from kehu.exceptions import ConfigError, KehuError, NotFittedError, SchemaError
 #: format version of the file written by :meth:`ChurnModel.save`
 FORMAT_VERSION = 1
 MODELS = ("hgb",)
-CALIBRATIONS = ("isotonic", "sigmoid")
+CALIBRATIONS = ("sigmoid", "isotonic")
 #: fewer training customers than this: one thread (OpenMP start-up and
 #: contention with other processes cost more than the work itself)
 _SMALL = 50_000
@@ -58,9 +69,12 @@ class ChurnModel:
     model
         The classifier: ``"hgb"`` (scikit-learn histogram gradient boosting).
     calibration
-        ``"isotonic"`` or ``"sigmoid"`` (Platt) calibration of the probabilities.
+        ``"sigmoid"`` (Platt) or ``"isotonic"`` calibration of the probabilities.
     trend_days
         Length of the recent and prior windows of the trend features.
+    snapshots, snapshot_days
+        :meth:`fit` learns from this many cut-offs, ``snapshot_days`` apart,
+        ending at the training cut-off (1: the cut-off alone).
     cv
         Folds of the calibration (each fold's model is calibrated on the rest).
     random_state
@@ -72,11 +86,14 @@ class ChurnModel:
     features_ : list of str
         The features used (those of :data:`CHURN_FEATURES` with any value in training).
     reference_ : dict
-        Training median of every feature: the "typical customer" of the reasons.
+        Median of every feature at the training cut-off: the "typical
+        customer" of the reasons.
     cutoff_ : datetime.date
         The training cut-off.
     n_customers_, churn_rate_ : int, float
-        Training customers and their share who churned.
+        Customers at the training cut-off and their share who churned.
+    n_rows_ : int
+        Training rows: customers summed over the snapshots.
 
     Examples
     --------
@@ -88,9 +105,11 @@ class ChurnModel:
         self,
         horizon_days: int = 90,
         model: str = "hgb",
-        calibration: str = "isotonic",
+        calibration: str = "sigmoid",
         *,
         trend_days: int = 90,
+        snapshots: int = 3,
+        snapshot_days: int = 30,
         cv: int = 5,
         random_state: int | None = 0,
     ):
@@ -98,6 +117,8 @@ class ChurnModel:
         self.model = model
         self.calibration = calibration
         self.trend_days = trend_days
+        self.snapshots = snapshots
+        self.snapshot_days = snapshot_days
         self.cv = cv
         self.random_state = random_state
 
@@ -105,6 +126,11 @@ class ChurnModel:
     def _check_params(self) -> None:
         _check_days(self.horizon_days, "horizon_days")
         _check_days(self.trend_days, "trend_days")
+        _check_days(self.snapshot_days, "snapshot_days")
+        if isinstance(self.snapshots, bool) or not isinstance(self.snapshots, int):
+            raise ConfigError(f"snapshots must be a whole number >= 1, got {self.snapshots!r}")
+        if self.snapshots < 1:
+            raise ConfigError(f"snapshots must be a whole number >= 1, got {self.snapshots!r}")
         if self.model not in MODELS:
             raise ConfigError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         if self.calibration not in CALIBRATIONS:
@@ -123,6 +149,11 @@ class ChurnModel:
         customers: Any = None,
     ) -> Self:
         """Learn from the features at ``cutoff`` and who bought in the ``horizon_days`` after.
+
+        With ``snapshots > 1``, also from the features and labels at the
+        ``snapshots - 1`` earlier cut-offs ``snapshot_days`` apart (those
+        before anyone bought are skipped); every label ends before
+        ``cutoff + horizon_days``.
 
         Parameters
         ----------
@@ -144,47 +175,75 @@ class ChurnModel:
         if cutoff is None:
             cutoff = data_end(orders) - dt.timedelta(days=self.horizon_days)
         day = as_date(cutoff, "cutoff")
-        data = churn_dataset(
-            orders,
-            cutoff=day,
-            horizon_days=self.horizon_days,
-            products=products,
-            customers=customers,
-            trend_days=self.trend_days,
-        )
-        return self.fit_dataset(data, cutoff=day)
+        frames = []
+        for k in range(self.snapshots):  # a few cut-offs, not rows
+            when = day - dt.timedelta(days=k * self.snapshot_days)
+            try:
+                data = churn_dataset(
+                    orders,
+                    cutoff=when,
+                    horizon_days=self.horizon_days,
+                    products=products,
+                    customers=customers,
+                    trend_days=self.trend_days,
+                )
+            except SchemaError:
+                if k == 0:  # the cut-off itself must have customers
+                    raise
+                break  # earlier snapshots have even fewer
+            frames.append(data.assign(snapshot=pd.Timestamp(when)))
+        return self.fit_dataset(pd.concat(frames, ignore_index=True), cutoff=day)
 
     def fit_dataset(self, data: pd.DataFrame, *, cutoff: DateLike | None = None) -> Self:
-        """Fit on a ready :func:`~kehu.analytics.churn.churn_dataset` (features and ``churned``)."""
+        """Fit on a ready :func:`~kehu.analytics.churn.churn_dataset` (features and ``churned``).
+
+        ``data`` may stack several cut-offs with a ``snapshot`` column (the
+        cut-off date): the typical customer, ``n_customers_`` and
+        ``churn_rate_`` are then those of the latest one.  With a
+        ``customer_id`` column, the calibration folds keep each customer's
+        rows together.
+        """
         self._check_params()
         missing = [c for c in (*CHURN_FEATURES, "churned") if c not in data.columns]
         if missing:
             raise SchemaError(f"churn data set is missing column(s) {', '.join(missing)}")
+        data = data.reset_index(drop=True)
+        latest = (
+            (data["snapshot"] == data["snapshot"].max()).to_numpy()
+            if "snapshot" in data.columns
+            else np.ones(len(data), dtype=bool)
+        )
         y = data["churned"].to_numpy(dtype="int64")
         counts = np.bincount(y, minlength=2)
         if counts.min() < self.cv:
             raise SchemaError(
-                f"cannot learn churn from {len(y)} customers of whom {counts[1]} churned and "
-                f"{counts[0]} did not: each needs at least {self.cv} customers (cv folds)"
+                f"cannot learn churn from {len(y)} customer rows (all snapshots) of whom "
+                f"{counts[1]} churned and {counts[0]} did not: each needs at least {self.cv} "
+                "rows (cv folds)"
             )
         x = self._matrix(data, CHURN_FEATURES)
         # a feature with no value at all (e.g. categories without a product master) is dropped
         usable = [c for c in CHURN_FEATURES if np.isfinite(x[c]).any()]
         x = x[usable]
-        self.estimator_ = self._make_estimator()
+        groups = data["customer_id"].astype(str).to_numpy() if "customer_id" in data else None
+        self.estimator_ = self._make_estimator(x, y, groups)
         with self._threads(len(x)):
             self.estimator_.fit(x, y)
         self.features_ = usable
-        self.reference_ = {c: float(np.nanmedian(x[c])) for c in usable}
+        # the typical customer at the cut-off (a median, so NaN-only features stay NaN)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.reference_ = {c: float(np.nanmedian(x.loc[latest, c])) for c in usable}
         self.cutoff_ = as_date(cutoff, "cutoff") if cutoff is not None else None
-        self.n_customers_ = len(y)
-        self.churn_rate_ = float(y.mean())
+        self.n_customers_ = int(latest.sum())
+        self.churn_rate_ = float(y[latest].mean())
+        self.n_rows_ = len(y)
         return self
 
-    def _make_estimator(self):
+    def _make_estimator(self, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray | None):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.model_selection import StratifiedKFold
+        from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
         # set before looking at any test cut-off: shallow trees, a slow learning
         # rate and an L2 penalty suit a few thousand customers with noisy labels
@@ -196,8 +255,15 @@ class ChurnModel:
             l2_regularization=1.0,
             random_state=self.random_state,
         )
-        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
-        return CalibratedClassifierCV(booster, method=self.calibration, cv=folds)
+        if groups is None or len(np.unique(groups)) == len(groups):
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+            split = list(folds.split(x, y))
+        else:
+            # a customer's snapshots stay in one fold: calibrating a booster on
+            # the same customer at another date would flatter it
+            folds = StratifiedGroupKFold(self.cv, shuffle=True, random_state=self.random_state)
+            split = list(folds.split(x, y, groups))
+        return CalibratedClassifierCV(booster, method=self.calibration, cv=split)
 
     @staticmethod
     def _threads(n_rows: int):
@@ -344,6 +410,8 @@ class ChurnModel:
             "model": self.model,
             "calibration": self.calibration,
             "trend_days": self.trend_days,
+            "snapshots": self.snapshots,
+            "snapshot_days": self.snapshot_days,
             "cv": self.cv,
             "random_state": self.random_state,
         }
@@ -359,7 +427,7 @@ class ChurnModel:
             "sklearn": sklearn.__version__,
             "init": self.get_params(),
             "state": {
-                k: getattr(self, k)
+                k: getattr(self, k, None)
                 for k in (
                     "estimator_",
                     "features_",
@@ -367,6 +435,7 @@ class ChurnModel:
                     "cutoff_",
                     "n_customers_",
                     "churn_rate_",
+                    "n_rows_",
                 )
             },
         }

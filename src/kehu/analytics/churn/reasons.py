@@ -2,7 +2,8 @@
 
 Attribution method: *swap-with-typical differences by feature group*.  The
 features are grouped into things a person can act on (recency, rhythm, trend,
-value, breadth, tenure, returns, the BG/NBD view; :data:`REASON_GROUPS`).  The
+the last baskets, value, breadth, tenure, returns, the BG/NBD view;
+:data:`REASON_GROUPS`).  The
 "typical customer" has every feature at its training median.  The
 contribution of group ``g`` to a customer's calibrated risk ``f`` is the mean
 of two differences::
@@ -33,8 +34,8 @@ from kehu.exceptions import ConfigError
 
 #: group -> the features it sets to typical values together
 REASON_GROUPS: dict[str, tuple[str, ...]] = {
-    "recency": ("recency_days", "recency_ratio"),
-    "rhythm": ("last_gap_days", "last_gap_ratio", "mean_gap_days"),
+    "recency": ("recency_days", "recency_ratio", "recency_max_ratio"),
+    "rhythm": ("last_gap_days", "last_gap_ratio", "mean_gap_days", "max_gap_days"),
     "frequency": ("orders", "purchase_days", "purchase_rate"),
     "trend": (
         "orders_recent",
@@ -44,6 +45,7 @@ REASON_GROUPS: dict[str, tuple[str, ...]] = {
         "orders_change",
         "spend_change",
     ),
+    "basket": ("last_spend_ratio", "last3_spend_ratio", "last_products_ratio"),
     "value": ("monetary", "avg_order_value", "quantity", "premium_share"),
     "breadth": ("distinct_products", "distinct_categories"),
     "tenure": ("tenure_days",),
@@ -78,6 +80,11 @@ def _recency(f: pd.DataFrame, ref: dict[str, float], zh: bool) -> pd.Series:
     else:
         with_gap = r + " days since last purchase, " + k + "x the usual gap of " + g + " days"
         one = r + " days since the only purchase"
+    longest = _num(f.max_gap_days)
+    if zh:
+        with_gap = with_gap + "（以往最长间隔" + longest + "天）"
+    else:
+        with_gap = with_gap + " (longest before: " + longest + ")"
     return _where(f.recency_ratio.notna(), with_gap, one)
 
 
@@ -115,6 +122,26 @@ def _trend(f: pd.DataFrame, ref: dict[str, float], zh: bool, days: int) -> pd.Se
         text = text + " in the " + n + " before"
         spend = ", spend " + pct + "%"
     return text + _where(f.spend_change.notna(), spend, pd.Series("", index=f.index))
+
+
+def _basket(f: pd.DataFrame, ref: dict[str, float], zh: bool) -> pd.Series:
+    last, last3 = _num(100.0 * f.last_spend_ratio), _num(100.0 * f.last3_spend_ratio)
+    prods = _num(100.0 * f.last_products_ratio)
+    money = _num(f.monetary, 2)
+    blank = pd.Series("", index=f.index)
+    if zh:
+        text = "最近一个购买日消费额为平常的" + last + "%（最近三个购买日" + last3 + "%）"
+        text = text + _where(
+            f.last_products_ratio.notna(), "，商品种数为平常的" + prods + "%", blank
+        )
+        one = "只有一个购买日，消费" + money
+    else:
+        text = "last purchase day spent " + last + "% of the usual (last three: " + last3 + "%)"
+        text = text + _where(
+            f.last_products_ratio.notna(), ", " + prods + "% of the usual number of products", blank
+        )
+        one = "a single purchase day, spending " + money
+    return _where(f.last_spend_ratio.notna(), text, one)
 
 
 def _value(f: pd.DataFrame, ref: dict[str, float], zh: bool) -> pd.Series:
@@ -161,6 +188,7 @@ _TEXT: dict[str, Callable[..., pd.Series]] = {
     "recency": _recency,
     "rhythm": _rhythm,
     "frequency": _frequency,
+    "basket": _basket,
     "value": _value,
     "breadth": _breadth,
     "tenure": _tenure,
