@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from kehu.analytics.schema import CUSTOMER_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS
@@ -132,6 +133,11 @@ def _noop(step: str, done: int, total: int) -> None:
     return None
 
 
+@ibis.udf.scalar.builtin(name="hash")
+def _row_hash(value) -> dt.uint64:
+    """DuckDB's 64-bit hash, unsigned as it is (Ibis's ``hash()`` adds two casts per row)."""
+
+
 def _read_all(con: Any, paths: PathArg, options: ImportOptions, progress: Progress, kind: str):
     files = expand_paths(paths)
     sources: list[RawSource] = []
@@ -194,7 +200,7 @@ def _stage_orders(con, sources, options) -> _Staged:
     staged = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
     key = [*ORDER_COLUMNS, *attrs]
     if options.duplicates != "keep":  # hashed in the same pass that applies the rules
-        staged = staged.mutate(__h=ibis.struct({k: staged[k] for k in key}).hash())
+        staged = staged.mutate(__h=_row_hash(ibis.struct({k: staged[k] for k in key})))
     # Optional columns no file has are all NULL: not stored, added back below.
     absent = [c for c in ("status", "channel", "store_id") if not any(c in m for m in matches)]
     staged = staged.drop(*absent)
