@@ -152,3 +152,28 @@ def test_concurrent_requests_over_http(server, auth):
         acc = http.get("/loyalty/accounts/C1", headers=auth["wang"]).json()
         assert (acc["balance"], acc["consistent"]) == (1000, True)
         assert http.get("/loyalty/accounts/C1/ledger", headers=auth["wang"]).json()["total"] == 12
+
+
+def test_manual_adjustment_over_the_api(client, auth):
+    url = "/loyalty/accounts/C1/adjustments"
+    body = {"points": 200, "reason": "goodwill: late delivery", "request_id": "adj-1"}
+    _error(client.post(url, json=body, headers=auth["wang"]), 403, "forbidden")
+    r = client.post(url, json=body, headers=auth["admin"])
+    assert r.status_code == 201, r.text
+    assert (r.json()["entry"]["kind"], r.json()["balance"]) == ("adjust", 200)
+    assert client.post(url, json=body, headers=auth["admin"]).status_code == 200
+    _error(client.post(url, json={"points": 5}, headers=auth["admin"]), 422, "validation_error")
+    _error(
+        client.post(url, json={"points": 0, "reason": "x"}, headers=auth["admin"]),
+        422,
+        "validation_error",
+    )
+    assert "cannot take away" in _error(
+        client.post(url, json={"points": -201, "reason": "x"}, headers=auth["admin"]),
+        409,
+        "conflict",
+    )
+    r = client.post(url, json={"points": -50, "reason": "correction"}, headers=auth["admin"])
+    assert r.status_code == 201 and r.json()["balance"] == 150
+    acc = client.get("/loyalty/accounts/C1", headers=auth["ana"]).json()
+    assert (acc["balance"], acc["consistent"]) == (150, True)

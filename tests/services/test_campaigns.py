@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import hmac
 import io
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -203,8 +206,12 @@ def test_export_masks_by_role(people):
 
 class _Hook(BaseHTTPRequestHandler):
     def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.loads(raw)
         self.server.calls.append((self.headers.get("Idempotency-Key"), body))
+        self.server.signed.append(
+            (self.headers.get("X-Kehu-Timestamp"), self.headers.get("X-Kehu-Signature"), raw)
+        )
         status = self.server.statuses.pop(0) if self.server.statuses else 200
         self.send_response(status)
         self.end_headers()
@@ -218,7 +225,7 @@ class _Hook(BaseHTTPRequestHandler):
 def webhook():
     """A local webhook on 127.0.0.1 recording calls; ``statuses`` queue the answers."""
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    srv.calls, srv.statuses = [], []
+    srv.calls, srv.statuses, srv.signed = [], [], []
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}/hook"
@@ -256,6 +263,29 @@ def test_webhook_batches_status_and_idempotent_resend(people, webhook):
         assert {m.send_status for m in control} == {"held_out"}
         with pytest.raises(ConflictError, match="fixed"):
             svc.build_audience(s, actor=SYSTEM, campaign_id=c.id)
+
+
+def test_webhook_requests_are_signed_with_the_key(people, webhook):
+    key = "webhook-secret-0123456789"
+    with people() as s:
+        c = _campaign(s, webhook_url=webhook.url)
+        svc.build_audience(s, actor=SYSTEM, campaign_id=c.id)
+        svc.send_to_webhook(s, actor=SYSTEM, campaign_id=c.id, batch_size=100, signing_key=key)
+    assert len(webhook.signed) == 2
+    for stamp, signature, raw in webhook.signed:
+        # what a receiver does: recompute the HMAC over "timestamp.body"
+        mac = hmac.new(key.encode(), stamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+        assert signature == "sha256=" + mac and abs(int(stamp) - time.time()) < 60
+        assert signature != svc.webhook_signature("another-secret-0123", raw)["X-Kehu-Signature"]
+    assert "夏季促销" in webhook.signed[0][2].decode("utf-8")  # UTF-8 JSON, as signed
+
+
+def test_webhook_is_unsigned_without_a_key(people, webhook):
+    with people() as s:
+        c = _campaign(s, webhook_url=webhook.url)
+        svc.build_audience(s, actor=SYSTEM, campaign_id=c.id)
+        svc.send_to_webhook(s, actor=SYSTEM, campaign_id=c.id, batch_size=200)
+    assert [(t, sig) for t, sig, _raw in webhook.signed] == [(None, None)]
 
 
 def test_unreachable_webhook_marks_members_failed(people):

@@ -382,3 +382,38 @@ def test_concurrent_mixed_postings_lose_nothing(store):
     assert _in_threads(8, work) == ["ok"] * 8
     with store() as s:
         assert _consistent(s, "C1").balance == 4000 + 500
+
+
+def test_manual_adjustment_needs_a_manager_and_a_reason_and_is_audited(store):
+    from kehu.store.models import AuditLog
+
+    manager = Actor(user_id=None, username="boss", role="manager")
+    with store() as s:
+        svc.earn_for_order(s, actor=SYSTEM, order_no="O301")  # C3: 100
+        with pytest.raises(ForbiddenError):
+            svc.adjust(s, actor=WANG, code="C1", points=50, reason="goodwill")
+        with pytest.raises(SchemaError, match="reason"):
+            svc.adjust(s, actor=manager, code="C3", points=50, reason="  ")
+        for bad in (0, 1.5, True, 10**10):
+            with pytest.raises(SchemaError):
+                svc.adjust(s, actor=manager, code="C3", points=bad, reason="x")
+        up = svc.adjust(
+            s, actor=manager, code="C3", points=50, reason="late delivery", request_id="a1"
+        )
+        assert (up.entry.kind, up.entry.points, up.entry.balance_after) == ("adjust", 50, 150)
+        assert up.entry.note == "late delivery" and up.entry.expires_on is not None
+        assert not svc.adjust(
+            s, actor=manager, code="C3", points=50, reason="x", request_id="a1"
+        ).created
+        with pytest.raises(ConflictError, match="posted with 50"):
+            svc.adjust(s, actor=manager, code="C3", points=-50, reason="x", request_id="a1")
+        with pytest.raises(ConflictError, match="cannot take away 151"):
+            svc.adjust(s, actor=manager, code="C3", points=-151, reason="wrong order")
+        down = svc.adjust(s, actor=manager, code="C3", points=-30, reason="double posting")
+        assert (down.entry.points, down.entry.balance_after) == (-30, 120)
+        with pytest.raises(NotFoundError):
+            svc.adjust(s, actor=manager, code="NOPE", points=5, reason="x")
+        s.commit()
+        assert _consistent(s, "C3").balance == 120
+        logged = s.scalars(select(AuditLog).where(AuditLog.action == "loyalty.adjust")).all()
+        assert [r.changes["points"] for r in logged] == [50, -30]

@@ -490,6 +490,65 @@ def redeem(
     return Posting(account, entry, True)
 
 
+def adjust(
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    points: int,
+    reason: str,
+    request_id: str | None = None,
+) -> Posting:
+    """A manual correction by a programme manager: goodwill credit or correction debit.
+
+    A credit (``points > 0``) is a lot like any other (it expires by the rules
+    and first settles debt); a debit may not take the balance below zero.  The
+    reason is required and goes to the ledger note and the audit log;
+    ``request_id`` makes a retried request harmless.
+    """
+    _require(actor, PROGRAM_ROLES, "adjust loyalty points")
+    if not isinstance(points, int) or isinstance(points, bool) or not 0 < abs(points) <= MAX_POINTS:
+        raise SchemaError(
+            f"points to adjust must be a whole number from 1 to {MAX_POINTS}, or minus"
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise SchemaError("an adjustment needs a reason")
+    customer = scoped_customer(session, actor=actor, code=code)
+    account = _locked_account(session, customer)
+    key = f"adjust:{account.id}:{request_id or uuid.uuid4().hex}"
+    if (done := _by_key(session, key)) is not None:
+        if done.points != points:
+            raise ConflictError(f"request {request_id!r} was posted with {done.points} points")
+        return Posting(account, done, False)
+    if points < 0 and account.balance < -points:
+        raise ConflictError(
+            f"customer {code!r} has {account.balance} points, cannot take away {-points}"
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="loyalty.adjust",
+        entity="customer",
+        entity_id=str(code),
+        changes={"points": points, "reason": reason},
+    )
+    if points > 0:
+        rules = current_rules(session)
+        return _credit(
+            session,
+            account,
+            actor,
+            key=key,
+            kind="adjust",
+            points=points,
+            expires_on=_expiry(rules, utcnow().date()),
+            note=reason,
+        )
+    entry = _post(session, account, actor, key=key, kind="adjust", points=points, note=reason)
+    return Posting(account, entry, True)
+
+
 def reward_referral(
     session: Session,
     *,

@@ -9,6 +9,7 @@ variable                   meaning                                          defa
 ``KEHU_ENV``               ``development``, ``test`` or ``production``      ``development``
 ``KEHU_TOKEN_MINUTES``     lifetime of a login token                        480
 ``KEHU_REFRESH_MINUTES``   run a refresh this often inside ``kehu serve``   off
+``KEHU_WEBHOOK_SECRET``    signs campaign webhook requests (16+ chars)      unsigned
 =========================  ===============================================  =====================
 
 Nothing is read at import time: call :meth:`StoreSettings.from_env`.
@@ -44,6 +45,7 @@ class StoreSettings(BaseModel):
     login_max_failures: int = Field(default=5, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
     refresh_minutes: int | None = Field(default=None, gt=0)
+    webhook_secret: str | None = Field(default=None, min_length=16)
 
     def __init__(self, **data: object) -> None:
         super().__init__(**data)
@@ -80,6 +82,7 @@ class StoreSettings(BaseModel):
             ("environment", "KEHU_ENV"),
             ("token_minutes", "KEHU_TOKEN_MINUTES"),
             ("refresh_minutes", "KEHU_REFRESH_MINUTES"),
+            ("webhook_secret", "KEHU_WEBHOOK_SECRET"),
         ):
             if env.get(var):
                 values[key] = env[var]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from kehu.api.deps import CurrentUser, SessionDep
+from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
 from kehu.api.schemas.campaigns import (
     AudienceOut,
     CampaignIn,
@@ -104,10 +104,23 @@ def export(
 
 
 @router.post("/{campaign_id}/send", response_model=SendOut)
-def send(campaign_id: RowId, body: SendIn, actor: CurrentUser, session: SessionDep) -> SendOut:
-    """POST the treatment members not yet sent to the webhook; re-sending retries the rest."""
+def send(
+    campaign_id: RowId,
+    body: SendIn,
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> SendOut:
+    """POST the treatment members not yet sent to the webhook; re-sending retries the rest.
+
+    With ``KEHU_WEBHOOK_SECRET`` set, every request is signed (``X-Kehu-Signature``).
+    """
     got = campaigns.send_to_webhook(
-        session, actor=actor, campaign_id=campaign_id, batch_size=body.batch_size
+        session,
+        actor=actor,
+        campaign_id=campaign_id,
+        batch_size=body.batch_size,
+        signing_key=settings.webhook_secret,
     )
     session.commit()
     return SendOut(**got)

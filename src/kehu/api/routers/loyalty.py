@@ -10,6 +10,7 @@ from kehu.api.deps import CurrentUser, SessionDep
 from kehu.api.schemas.common import ERRORS, Text
 from kehu.api.schemas.loyalty import (
     AccountOut,
+    AdjustIn,
     AsOfIn,
     BirthdaysOut,
     EnrollIn,
@@ -109,6 +110,24 @@ def redeem(
 ) -> PostingOut:
     """Spend points; 409 when the balance is short."""
     posting = loyalty.redeem(session, actor=actor, code=customer_id, **body.model_dump())
+    return _posting(session, posting, response)
+
+
+@router.post(
+    "/accounts/{customer_id}/adjustments",
+    response_model=PostingOut,
+    status_code=201,
+    responses=CREATED,
+)
+def adjust(
+    customer_id: CustomerId,
+    body: AdjustIn,
+    actor: CurrentUser,
+    session: SessionDep,
+    response: Response,
+) -> PostingOut:
+    """A manual correction by an admin or manager, with a reason (audited); 409 below zero."""
+    posting = loyalty.adjust(session, actor=actor, code=customer_id, **body.model_dump())
     return _posting(session, posting, response)
 
 

@@ -28,6 +28,18 @@ class RedeemIn(BaseModel):
     note: Text(500) | None = None
 
 
+class AdjustIn(BaseModel):
+    """A manual correction: positive points are a goodwill credit, negative a debit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    points: int = Field(ge=-MAX_POINTS, le=MAX_POINTS, description="not zero", examples=[200])
+    reason: Text(500, 1) = Field(examples=["goodwill: late delivery of order O123"])
+    request_id: Text(100, 1) | None = Field(
+        default=None, description="makes a retried request harmless (same id, same points)"
+    )
+
+
 class ReverseIn(BaseModel):
     """A refund of ``refund_amount`` (with its ``refund_id``), or a cancellation without them."""
 
