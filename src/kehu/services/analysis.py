@@ -15,10 +15,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis.expr.types as ir
-import pandas as pd
 
 from kehu.analytics import classify as clf
 from kehu.analytics.classify.grades import apply_published
@@ -28,8 +27,10 @@ from kehu.analytics.schema import to_table
 from kehu.atomic import atomic_path
 from kehu.config import Settings
 from kehu.exceptions import ConfigError, SchemaError
-from kehu.services.runs import RunStore, run_id_for
 from kehu.warehouse import ImportOptions, ImportResult, connect, import_orders
+
+if TYPE_CHECKING:  # pandas is imported by analyze only: `kehu classify` never needs it
+    import pandas as pd
 
 StepCallback = Callable[[str], None]
 PathArg = str | Path | Sequence[str | Path]
@@ -203,6 +204,7 @@ def analyze(
     on_step: StepCallback | None = None,
 ) -> Analysis:
     """The whole job: import, classify, predict, compare, understand, write tables and report."""
+    from kehu.services.runs import RunStore, run_id_for
     from kehu.services.understanding import understand, write_outputs
 
     step = on_step or (lambda _name: None)
@@ -244,8 +246,8 @@ def analyze(
     step("compare")
     previous = None
     before = current.as_of - dt.timedelta(days=settings.compare_days)
-    first_day = imported.orders.order_time.min().execute()
-    if first_day is not None and pd.Timestamp(first_day).date() < before:
+    first_day = imported.orders.order_time.min().to_pyarrow().as_py()
+    if first_day is not None and first_day.date() < before:
         previous = classify_imported(imported, settings=settings, as_of=before)
         prev_table = previous.table.to_pandas()
         store.save(

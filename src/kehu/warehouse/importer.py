@@ -265,7 +265,7 @@ def _duplicates(con, staged: ir.Table, key: list[str], options, temps: list[str]
     repeated = cand.group_by("__h").aggregate(__n=cand.count()).filter(lambda g: g.__n > 1)
     temps.append(tables.build(con, "__kehu_duphash", repeated.select("__h"), temp=True))
     repeated = con.table(temps[-1])
-    if repeated.count().execute() == 0:  # the usual case: no second pass
+    if repeated.count().to_pyarrow().as_py() == 0:  # the usual case: no second pass
         return None
     rows = cand.semi_join(repeated, "__h")
     temps.append(tables.build(con, "__kehu_duprows", rows.drop("__h"), temp=True))
