@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kehu.warehouse import ImportOptions, connect, import_orders, rules
-from kehu.warehouse.cells import to_text
+from kehu.warehouse.cells import to_text, untidy_columns
 
 TEXTS = ["", " ", " a", "a ", "a", None, "\ta\n", "a b", "\x0c", "\x01x", "客户 ", "  ", "b\r"]
 
@@ -51,3 +54,46 @@ def test_non_product_by_distinct_values_matches_per_row_tests(tmp_path, monkeypa
     # rows (from 2): POST, " post " (trimmed, upper), GIFT_0001_ prefix, M, name
     # "Postage fee", 运费 in the id, and 快递费 in the name; not DOTCOM (DOT is exact)
     assert listed == per_row == [2, 3, 5, 6, 7, 9, 11]
+
+
+def test_untidy_columns_finds_every_value_to_trim():
+    clean = ["a", "a b", "客户", None, "b"]  # inner spaces are fine
+    cols = {f"c{i}": [*clean[:-1], v] for i, v in enumerate(TEXTS)}
+    cols["tidy"] = clean
+    t = ibis.memtable(cols)
+    got = untidy_columns(t, list(cols))
+    needs_trim = {f"c{i}" for i, v in enumerate(TEXTS) if v is not None and v != v.strip()}
+    empty = {f"c{i}" for i, v in enumerate(TEXTS) if v == ""}
+    # a leading control character (below " ") is flagged too: trimming it is harmless
+    assert got == needs_trim | empty | {f"c{TEXTS.index(chr(1) + 'x')}"}
+    assert untidy_columns(t, []) == set()
+
+
+def test_lazy_parquet_import_trims_ids_and_drops_duplicates(tmp_path):
+    data = {
+        "customer_id": [" c1", "c1", "c2 ", "c2", ""],
+        "order_id": ["O1", "O1", "O2", "O3", "O4"],
+        "order_time": pa.array(
+            [dt.datetime(2024, 1, d) for d in (1, 1, 2, 5, 6)], pa.timestamp("us")
+        ),
+        "product_id": ["p1", "p1", "p2", "p2", "p3"],
+        "amount": [10.0, 10.0, 5.0, 7.0, 1.0],
+    }
+    path = tmp_path / "o.parquet"
+    pq.write_table(pa.table(data), path)
+    lazy = import_orders(path, materialize=False)
+    eager = import_orders(path)
+    for res in (lazy, eager):
+        rows = res.orders.order_by(["order_id", "customer_id"]).to_pyarrow().to_pylist()
+        # " c1" and "c1" are the same customer, so row 3 repeats row 2; "" has no customer
+        assert [(r["customer_id"], r["order_id"]) for r in rows] == [
+            ("c1", "O1"), ("c2", "O2"), ("c2", "O3"), (None, "O4")
+        ]  # fmt: skip
+        assert res.summary.set_aside == {"duplicate": 1}
+        assert res.summary.kept["no_customer"] == 1
+        assert (res.summary.first_order, res.summary.last_order) == (
+            dt.datetime(2024, 1, 1),
+            dt.datetime(2024, 1, 6),
+        )
+    kept = import_orders(path, materialize=False, options=ImportOptions(duplicates="keep"))
+    assert kept.orders.count().execute() == 5

@@ -207,6 +207,9 @@ def test_returns_netted_or_excluded_and_c_invoices(tmp_path):
     assert net.summary.kept == {"return": 2, "no_customer": 0}
     ex = import_orders(f, options=ImportOptions(returns="exclude"))
     assert ex.orders.count().execute() == 1 and ex.summary.set_aside == {"return": 2}
+    # the time range of the kept lines (the excluded returns were later)
+    assert ex.summary.first_order == ex.summary.last_order == dt.datetime(2010, 12, 1, 8, 26)
+    assert net.summary.to_dict()["last_order"] == "2010-12-01T09:42:00"
     got = {(r["row"], r["column"], r["value"]) for r in ex.rejects.to_pyarrow().to_pylist()}
     assert got == {(3, "Quantity", "-1"), (4, "InvoiceNo", "C536380")}
 

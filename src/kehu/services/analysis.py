@@ -111,7 +111,10 @@ def classify_imported(
     as_of: dt.date | None = None,
 ) -> Classified:
     """Features and classifiers over imported orders, at ``as_of``."""
-    day = as_of or settings.as_of or default_as_of(imported.orders)
+    day = as_of or settings.as_of
+    if day is None:  # the day after the last kept order, known from the import summary
+        last = imported.summary.last_order
+        day = last.date() + dt.timedelta(days=1) if last else default_as_of(imported.orders)
     features = customer_features(
         imported.orders,
         products=imported.products,

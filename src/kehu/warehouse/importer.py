@@ -381,6 +381,8 @@ def _summarise(st: _Staged, options: ImportOptions) -> ImportSummary:
             ),
             np=f.__np.cast("int64").sum(),
             zp=f.__zp.cast("int64").sum(),
+            first=f.order_time.min() if st.kind == "orders" else ibis.null("timestamp"),
+            last=f.order_time.max() if st.kind == "orders" else ibis.null("timestamp"),
         )
         .to_pyarrow()
         .to_pylist()
@@ -391,11 +393,13 @@ def _summarise(st: _Staged, options: ImportOptions) -> ImportSummary:
     ]
     kept: dict[str, int] = {}
     set_aside: dict[str, int] = {}
+    stamps: list[Any] = []
     for r in counts:
         fs = files[r["__file"]]
         fs.rows_read += r["n"]
         if r["__reason"] is None:
             fs.rows_kept += r["n"]
+            stamps += [t for t in (r["first"], r["last"]) if t is not None]
             if st.kind == "orders":
                 for key, col in (("return", "ret"), ("no_customer", "nocust")):
                     kept[key] = kept.get(key, 0) + int(r[col] or 0)
@@ -413,6 +417,8 @@ def _summarise(st: _Staged, options: ImportOptions) -> ImportSummary:
         set_aside=set_aside,
         kept=kept,
         files=files,
+        first_order=min(stamps, default=None),
+        last_order=max(stamps, default=None),
         options={
             "returns": options.returns,
             "non_product": options.non_product,

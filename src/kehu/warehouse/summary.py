@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,7 +85,9 @@ class ImportSummary:
     ``set_aside`` counts every row not kept, by reason (rejects included; see
     :data:`REASONS`); ``kept`` counts kept rows worth a note (``return``: netted
     returns, ``no_customer``, and ``non_product``/``zero_price`` when kept).
-    ``rows_read == rows_kept + sum(set_aside.values())``.
+    ``rows_read == rows_kept + sum(set_aside.values())``.  ``first_order`` and
+    ``last_order`` are the earliest and latest order time of the kept order
+    lines (``None`` for customers and products, or when nothing was kept).
     """
 
     kind: str
@@ -93,6 +96,8 @@ class ImportSummary:
     set_aside: dict[str, int]
     kept: dict[str, int]
     files: list[FileSummary]
+    first_order: dt.datetime | None = None
+    last_order: dt.datetime | None = None
     options: dict[str, Any] = field(default_factory=dict)
     #: Summaries of separate customer/product files read with the orders.
     others: dict[str, ImportSummary] = field(default_factory=dict)
@@ -127,6 +132,8 @@ class ImportSummary:
             "rows_kept": self.rows_kept,
             "set_aside": dict(self.set_aside),
             "kept": dict(self.kept),
+            "first_order": self.first_order.isoformat() if self.first_order else None,
+            "last_order": self.last_order.isoformat() if self.last_order else None,
             "files": [f.to_dict() for f in self.files],
             "options": dict(self.options),
             "description": {"zh": self.describe("zh"), "en": self.describe("en")},
