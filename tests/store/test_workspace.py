@@ -50,3 +50,33 @@ def test_expected_errors_are_one_line(workspace, tmp_path, capsys):
     assert code == 1 and "no orders" in err and "Traceback" not in err
     assert main(["load", "--workspace", str(workspace)]) == 1
     assert "nothing to load" in capsys.readouterr().err
+
+
+def test_feedback_model_trained_from_the_command_line(workspace, tmp_path, capsys):
+    from kehu.services.access import SYSTEM
+    from kehu.services.feedback import record_feedback
+    from kehu.store.engine import make_engine, session_factory
+
+    w = ["--workspace", str(workspace)]
+    assert main(["init", *w]) == 0
+    assert main(["feedback", "train", *w]) == 1  # nothing labelled yet: one clear line
+    assert "labelled feedback" in capsys.readouterr().err
+    texts = {
+        "delivery_speed": ["送货太慢了", "快递三天还没到", "delivery was late", "物流很慢"],
+        "product_quality": ["质量很差", "产品坏了", "the product broke", "味道不对"],
+        "price": ["价格太贵", "比别家贵", "too expensive", "涨价太多"],
+    }
+    with session_factory(make_engine(f"sqlite:///{workspace / 'kehu.db'}"))() as s:
+        for category, items in texts.items():
+            for text in items:
+                record_feedback(s, actor=SYSTEM, workspace=workspace, text=text, category=category)
+        record_feedback(s, actor=SYSTEM, workspace=workspace, text="送货太慢")
+        s.commit()
+    capsys.readouterr()
+    assert main(["feedback", "train", "--folds", "3", *w]) == 0
+    said = capsys.readouterr().out
+    assert "trained on 12 labelled texts (delivery_speed 4, price 4, product_quality 4)" in said
+    assert "3-fold macro-F1" in said
+    assert (workspace / "feedback" / "category_model.json.gz").is_file()
+    assert main(["feedback", "reclassify", *w]) == 0
+    assert "1 feedback rows categorised again" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""Commands of the team's store: init, db upgrade, load, refresh, serve, users.
+"""Commands of the team's store: init, db upgrade, load, refresh, serve, users, feedback.
 
 A thin shell over :mod:`kehu.store` and :mod:`kehu.services`: each command opens
 the store named by ``--workspace`` / ``KEHU_WORKSPACE`` (or
@@ -38,6 +38,11 @@ WorkspaceOpt = Annotated[
 ]
 
 db_app = typer.Typer(help="Database schema.\n\nExample:\n\n  kehu db upgrade", no_args_is_help=True)
+feedback_app = typer.Typer(
+    help="The feedback category model, trained on the categories people set.\n\n"
+    "Example:\n\n  kehu feedback train",
+    no_args_is_help=True,
+)
 users_app = typer.Typer(
     help="User accounts.\n\nExample:\n\n  kehu users add wang --role rep --rep-name 王伟",
     no_args_is_help=True,
@@ -51,6 +56,7 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve_cmd)
     app.add_typer(db_app, name="db")
     app.add_typer(users_app, name="users")
+    app.add_typer(feedback_app, name="feedback")
 
 
 def _settings(workspace: Path | None, **overrides):
@@ -312,3 +318,61 @@ class _progress:
 
     def __exit__(self, *exc):
         return self._bar.__exit__(*exc)
+
+
+@feedback_app.command("train")
+def feedback_train_cmd(
+    workspace: WorkspaceOpt = None,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds.")] = 5,
+) -> None:
+    """Train the category model on the feedback whose category a person set.
+
+    New feedback is then categorised by the model instead of the keyword lists;
+    `kehu feedback reclassify` applies it to the feedback already stored.
+    Prints the examples per category and the cross-validated macro-F1 against
+    always answering the most common category.
+
+    Example:
+
+      kehu feedback train --workspace ws
+    """
+    from kehu.services.access import SYSTEM
+    from kehu.services.feedback import train_category_model
+    from kehu.store.engine import session_factory
+
+    settings = _settings(workspace)
+    engine = _engine(settings)
+    with console.status("training ..."), session_factory(engine)() as session:
+        got = train_category_model(session, actor=SYSTEM, workspace=settings.workspace, folds=folds)
+        session.commit()
+    labels = ", ".join(f"{k} {v}" for k, v in got["labels"].items())
+    out.print(f"trained on {got['examples']:,} labelled texts ({labels}) -> {got['path']}")
+    cv = got["cross_validation"]
+    if cv is None:
+        out.print("too few examples per category for a cross-validated score (3 each needed)")
+    else:
+        out.print(
+            f"{cv['folds']}-fold macro-F1 {cv['macro_f1']:.3f} "
+            f"(most common category alone: {cv['majority_macro_f1']:.3f}), "
+            f"accuracy {cv['accuracy']:.3f}"
+        )
+
+
+@feedback_app.command("reclassify")
+def feedback_reclassify_cmd(workspace: WorkspaceOpt = None) -> None:
+    """Categorise again every stored feedback whose category no person set.
+
+    Example:
+
+      kehu feedback reclassify --workspace ws
+    """
+    from kehu.services.access import SYSTEM
+    from kehu.services.feedback import reclassify_feedback
+    from kehu.store.engine import session_factory
+
+    settings = _settings(workspace)
+    engine = _engine(settings)
+    with session_factory(engine)() as session:
+        n = reclassify_feedback(session, actor=SYSTEM, workspace=settings.workspace)
+        session.commit()
+    out.print(f"{n:,} feedback rows categorised again")
