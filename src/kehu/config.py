@@ -27,6 +27,11 @@ Example ``kehu.yaml``::
     playbook:
       rfm8:
         重要挽留客户: {action: 三天内电话回访并送挽回券}
+    revisit:                   # the store's follow-up tasks after each refresh
+      rfm8:                    # (default: four rules for the rfm8 classes; {} for none)
+        重要挽留客户: {kind: call, due_days: 3, title: 三天内电话回访}
+      lifecycle:
+        at_risk: {kind: wechat, due_days: 7, title: 一周内微信问候}
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ class Settings(BaseModel):
     classifiers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     segments: dict[str, str] = Field(default_factory=dict)
     playbook: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: follow-up rules of ``kehu refresh`` (``None``: the defaults; checked by
+    #: :func:`kehu.services.followups.revisit_rules_from_config`)
+    revisit: dict[str, Any] | None = None
 
     @field_validator("classifiers", mode="before")
     @classmethod

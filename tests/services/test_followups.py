@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from kehu.config import Settings
 from kehu.exceptions import ConfigError, ConflictError, ForbiddenError, NotFoundError, SchemaError
 from kehu.services import followups as fu
 from kehu.services.access import SYSTEM, Actor
@@ -236,3 +237,38 @@ def test_bad_paging(store):
             fu.list_tasks(s, actor=SYSTEM, page=0)
         with pytest.raises(SchemaError, match="page_size"):
             fu.list_interactions(s, actor=SYSTEM, page_size=10_000)
+
+
+def test_revisit_rules_from_the_settings_file(store, tmp_path):
+    from kehu.config import load_config
+    from kehu.store.models import ClassificationRun
+
+    path = tmp_path / "kehu.yaml"
+    path.write_text(
+        "revisit:\n  rfm8:\n    重要保持客户: {kind: wechat, due_days: 7, title: 一周内微信问候}\n",
+        encoding="utf-8",
+    )
+    got = refresh(store, as_of=AS_OF, settings=load_config(path))
+    assert got.tasks == 1
+    [(code, kind, due, _owner, _status)] = _tasks(store)
+    assert (code, kind, due) == ("C4", "wechat", utcnow().date() + dt.timedelta(7))
+    # an empty section means no rules; a bad one stops before a run is recorded
+    assert refresh(store, as_of=AS_OF, settings=Settings(revisit={})).tasks == 0
+    with store() as s:
+        runs = s.scalar(select(func.count(ClassificationRun.id)))
+    with pytest.raises(ConfigError, match=r"revisit\.rfm8\.x\.kind"):
+        refresh(store, as_of=AS_OF, settings=Settings(revisit={"rfm8": {"x": {"kind": "fax"}}}))
+    with store() as s:
+        assert s.scalar(select(func.count(ClassificationRun.id))) == runs
+
+
+def test_example_config_is_valid(tmp_path, capsys):
+    from kehu.cli.main import main
+    from kehu.config import load_config
+
+    assert main(["config-example"]) == 0
+    path = tmp_path / "kehu.yaml"
+    path.write_text(capsys.readouterr().out, encoding="utf-8")
+    settings = load_config(path)
+    rules = fu.revisit_rules_from_config(settings.revisit)
+    assert [r.classifier for r in rules] == ["rfm8", "lifecycle"]

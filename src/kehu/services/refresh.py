@@ -160,8 +160,8 @@ def refresh(
         when the settings define some).
     revisit_rules
         :class:`~kehu.services.followups.RevisitRule` s that create tasks for
-        the run's classes; default :data:`~kehu.services.followups.DEFAULT_REVISIT_RULES`,
-        ``()`` for none.
+        the run's classes; default the settings' ``revisit`` section, else
+        :data:`~kehu.services.followups.DEFAULT_REVISIT_RULES`; ``()`` for none.
 
     Raises
     ------
@@ -170,6 +170,11 @@ def refresh(
     """
     require(actor, "refresh.run")
     settings = settings or Settings()
+    if revisit_rules is None and settings.revisit is not None:
+        from kehu.services.followups import revisit_rules_from_config
+
+        # checked before the run is recorded: a bad rule stops the refresh at once
+        revisit_rules = revisit_rules_from_config(settings.revisit, "revisit")
     step = on_step or (lambda _s: None)
     with factory() as session, session.begin():
         previous = current_run(session)
