@@ -212,12 +212,13 @@ def customer_features(
     g = main.group_by("customer_id").agg(**rfm_aggregates(main), **_measures(main, premium))
     f = with_scores(g, day)
     f = f.left_join(_rhythm(lines, f), "customer_id").drop("customer_id_right")
-    f = f.left_join(_breadth(lines), "customer_id").drop("customer_id_right")
-    f = f.mutate(
-        distinct_products=ibis.ifelse(
-            f._with_id > 0, f.distinct_products.fill_null(0), ibis.null("int64")
-        )
-    )
+    if "product_id" in lines.columns:
+        f = f.left_join(_breadth(lines), "customer_id").drop("customer_id_right")
+        # without any product id the breadth is unknown, not zero
+        known = ibis.ifelse(f._with_id > 0, f.distinct_products.fill_null(0), None)
+        f = f.mutate(distinct_products=known.cast("int64"))
+    else:
+        f = f.mutate(distinct_products=ibis.null("int64"))
     for col in ("category", "brand"):
         if prod is None:  # unknown without a product master: no pass over the lines
             f = f.mutate(**{f"top_{col}": ibis.null("string")})
@@ -315,9 +316,7 @@ def _rhythm(lines: ir.Table, f: ir.Table) -> ir.Table:
 
 
 def _breadth(lines: ir.Table) -> ir.Table:
-    """``distinct_products``: products with a purchase line (null without product ids)."""
-    if "product_id" not in lines.columns:
-        return lines.select("customer_id").distinct().mutate(distinct_products=ibis.null("int64"))
+    """``distinct_products``: the products a customer has a purchase line of."""
     cp = lines.filter(lines._buy, lines.product_id.notnull())
     cp = cp.select("customer_id", "product_id").distinct()
     return cp.group_by("customer_id").agg(distinct_products=cp.count().cast("int64"))
