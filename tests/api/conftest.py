@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import threading
+import time
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from kehu.api import create_app
@@ -81,3 +85,25 @@ def auth(client):
         assert r.status_code == 200, r.text
         out[name] = {"Authorization": f"Bearer {r.json()['access_token']}"}
     return out
+
+
+@pytest.fixture
+def server(api_settings):
+    """The API served by uvicorn on a free localhost port: its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):  # wait until it listens (bounded, not a timing assertion)
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)

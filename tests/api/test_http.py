@@ -2,36 +2,7 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-
 import httpx
-import pytest
-import uvicorn
-
-from kehu.api import create_app
-
-
-@pytest.fixture
-def server(api_settings):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):  # wait until it listens (bounded, not a timing assertion)
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_real_http_round_trip(server, login):
