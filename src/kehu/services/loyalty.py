@@ -241,6 +241,27 @@ def _by_key(session: Session, key: str) -> LedgerEntry | None:
     return session.scalar(select(LedgerEntry).where(LedgerEntry.key == key))
 
 
+def _retried(
+    session: Session,
+    account: LoyaltyAccount,
+    key: str,
+    points: int,
+    request_id: str | None,
+    sign: int,
+) -> Posting | None:
+    """The posting of an earlier request with this key, or ``None``.
+
+    A retry must ask for the same ``points`` (as posted); the message shows
+    them as the caller's request had them (``sign * points``).
+    """
+    if (done := _by_key(session, key)) is None:
+        return None
+    if done.points != points:
+        shown = sign * done.points
+        raise ConflictError(f"request {request_id!r} was posted with {shown} points")
+    return Posting(account, done, False)
+
+
 def _post(
     session: Session,
     account: LoyaltyAccount,
@@ -478,10 +499,8 @@ def redeem(
     customer = scoped_customer(session, actor=actor, code=code)
     account = _locked_account(session, customer)
     key = f"redeem:{account.id}:{request_id or uuid.uuid4().hex}"
-    if (done := _by_key(session, key)) is not None:
-        if done.points != -points:
-            raise ConflictError(f"request {request_id!r} was posted with {-done.points} points")
-        return Posting(account, done, False)
+    if (done := _retried(session, account, key, -points, request_id, sign=-1)) is not None:
+        return done
     if account.balance < points:
         raise ConflictError(
             f"customer {code!r} has {account.balance} points, cannot redeem {points}"
@@ -517,10 +536,8 @@ def adjust(
     customer = scoped_customer(session, actor=actor, code=code)
     account = _locked_account(session, customer)
     key = f"adjust:{account.id}:{request_id or uuid.uuid4().hex}"
-    if (done := _by_key(session, key)) is not None:
-        if done.points != points:
-            raise ConflictError(f"request {request_id!r} was posted with {done.points} points")
-        return Posting(account, done, False)
+    if (done := _retried(session, account, key, points, request_id, sign=1)) is not None:
+        return done
     if points < 0 and account.balance < -points:
         raise ConflictError(
             f"customer {code!r} has {account.balance} points, cannot take away {-points}"
