@@ -26,28 +26,17 @@ from pathlib import Path
 import pandas as pd
 
 from kehu.analytics.recommend import Recommender, association_rules, evaluate_split
+from kehu.warehouse.options import NON_PRODUCT_CODES
 
-NON_PRODUCTS = {
-    "POST",
-    "DOT",
-    "M",
-    "m",
-    "C2",
-    "D",
-    "S",
-    "B",
-    "BANK CHARGES",
-    "AMAZONFEE",
-    "CRUK",
-    "PADS",
-}
+#: the importer's exact non-product codes (postage, fees ...), compared case-insensitively
+NON_PRODUCTS = [c for c in NON_PRODUCT_CODES if not c.endswith("*")]
 METHODS = ("model", "global_popularity", "segment_popularity")
 
 
 def online_retail(data: Path) -> pd.DataFrame:
     """The crude canonical mapping used in the tests (customers only, no non-product codes)."""
     raw = pd.read_parquet(data / "online_retail" / "online_retail.parquet")
-    raw = raw[raw.CustomerID.notna() & ~raw.StockCode.isin(NON_PRODUCTS)]
+    raw = raw[raw.CustomerID.notna() & ~raw.StockCode.str.upper().isin(NON_PRODUCTS)]
     return pd.DataFrame(
         {
             "customer_id": raw.CustomerID.astype("int64").astype(str),
