@@ -249,7 +249,7 @@ def analyze(
     step("compare")
     previous = None
     before = current.as_of - dt.timedelta(days=settings.compare_days)
-    first_day = imported.orders.order_time.min().to_pyarrow().as_py()
+    first_day = imported.summary.first_order  # of the kept lines, as the orders table
     if first_day is not None and first_day.date() < before:
         previous = classify_imported(imported, settings=settings, as_of=before)
         prev_table = previous.table.to_pandas()
