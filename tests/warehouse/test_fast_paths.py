@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from kehu.warehouse import ImportOptions, connect, import_orders, rules
-from kehu.warehouse.cells import to_text, untidy_columns
+from kehu.warehouse.cells import to_text, untidy_checks
 
 TEXTS = ["", " ", " a", "a ", "a", None, "\ta\n", "a b", "\x0c", "\x01x", "客户 ", "  ", "b\r"]
 
@@ -56,17 +56,19 @@ def test_non_product_by_distinct_values_matches_per_row_tests(tmp_path, monkeypa
     assert listed == per_row == [2, 3, 5, 6, 7, 9, 11]
 
 
-def test_untidy_columns_finds_every_value_to_trim():
+def test_untidy_checks_find_every_value_to_trim():
     clean = ["a", "a b", "客户", None, "b"]  # inner spaces are fine
     cols = {f"c{i}": [*clean[:-1], v] for i, v in enumerate(TEXTS)}
     cols["tidy"] = clean
     t = ibis.memtable(cols)
-    got = untidy_columns(t, list(cols))
+    checks = untidy_checks(t, list(cols))
+    row = t.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    got = {c for c, untidy in row.items() if untidy}
     needs_trim = {f"c{i}" for i, v in enumerate(TEXTS) if v is not None and v != v.strip()}
     empty = {f"c{i}" for i, v in enumerate(TEXTS) if v == ""}
     # a leading control character (below " ") is flagged too: trimming it is harmless
     assert got == needs_trim | empty | {f"c{TEXTS.index(chr(1) + 'x')}"}
-    assert untidy_columns(t, []) == set()
+    assert untidy_checks(t, []) == {}
 
 
 def test_lazy_parquet_import_trims_ids_and_drops_duplicates(tmp_path):
@@ -97,3 +99,26 @@ def test_lazy_parquet_import_trims_ids_and_drops_duplicates(tmp_path):
         )
     kept = import_orders(path, materialize=False, options=ImportOptions(duplicates="keep"))
     assert kept.orders.count().execute() == 5
+
+
+def test_lazy_parquet_import_trims_only_the_untidy_files_columns(tmp_path):
+    """Two files: the second has untrimmed ids, which are trimmed; its copy of a row of
+    the first file is then an exact duplicate across files."""
+    times = pa.array([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)], pa.timestamp("us"))
+    tidy = {"customer_id": ["c1", "c2"], "order_id": ["O1", "O2"], "order_time": times,
+            "product_id": ["p1", "p2"], "amount": [10.0, 5.0]}  # fmt: skip
+    messy = {**tidy, "customer_id": ["c1 ", "\tc3"], "order_id": ["O1", "O3"]}
+    pq.write_table(pa.table(tidy), tmp_path / "a.parquet")
+    pq.write_table(pa.table(messy), tmp_path / "b.parquet")
+    res = import_orders(tmp_path, materialize=False)
+    rows = res.orders.order_by("order_id").to_pyarrow().to_pylist()
+    assert [(r["customer_id"], r["order_id"]) for r in rows] == [
+        ("c1", "O1"),
+        ("c2", "O2"),
+        ("c3", "O3"),
+    ]
+    assert res.summary.set_aside == {"duplicate": 1}
+    assert res.summary.rows_read == 4 and res.summary.rows_kept == 3
+    dup = res.rejects.to_pyarrow().to_pylist()
+    assert [(d["row"], d["reason"]) for d in dup] == [(2, "duplicate")]
+    assert dup[0]["file"].endswith("b.parquet") and "a.parquet row 2" in dup[0]["value"]

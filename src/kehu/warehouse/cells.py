@@ -22,24 +22,21 @@ def _untidy(col: ir.StringValue) -> ir.BooleanValue:
     return (col == "") | (col.substr(0, 1) <= " ") | (col.right(1) <= " ")
 
 
-def untidy_columns(t: ir.Table, names: Sequence[str]) -> set[str]:
-    """The text columns among ``names`` that hold an empty or untrimmed value.
+def untidy_checks(t: ir.Table, names: Sequence[str]) -> dict[str, ir.BooleanValue]:
+    """Per text column in ``names``: an aggregate, true when it has an empty or untrimmed value.
 
-    One pass over ``t``.  The others can be used as they are (``to_text(col,
-    tidy=True)``), so that a file read many times is not trimmed on every read.
+    Cheap stand-ins for a per-row trim test, without building substrings: the
+    smallest value sorts below ``"!"`` exactly when some value is empty or starts
+    with a character at or below ``" "``; trailing whitespace is a suffix test.
+    Meant to ride along in an aggregate that reads the columns anyway.
     """
-    text = [n for n in dict.fromkeys(names) if t[n].type().is_string()]
-    if not text:
-        return set()
-    aggs = {}
-    for i, n in enumerate(text):
-        # Cheap stand-ins for _untidy, without building substrings: the smallest
-        # value sorts below "!" exactly when some value is empty or starts with a
-        # character at or below " "; trailing whitespace is a suffix test.
-        aggs[f"lead{i}"] = t[n].min() < "!"
-        aggs[f"trail{i}"] = ibis.or_(*[t[n].endswith(w) for w in _WHITESPACE]).any()
-    values = t.aggregate(**aggs).to_pyarrow().to_pylist()[0]
-    return {n for i, n in enumerate(text) if values[f"lead{i}"] or values[f"trail{i}"]}
+    out = {}
+    for n in dict.fromkeys(names):
+        if t[n].type().is_string():
+            lead = (t[n].min() < "!").fill_null(False)
+            trail = ibis.or_(*[t[n].endswith(w) for w in _WHITESPACE]).any().fill_null(False)
+            out[n] = lead | trail
+    return out
 
 
 def to_text(col: ir.Value, *, tidy: bool = False) -> ir.StringValue:
@@ -48,7 +45,7 @@ def to_text(col: ir.Value, *, tidy: bool = False) -> ir.StringValue:
     Integers are written without a decimal part, and so are whole floats (a
     CustomerID stored as 17850.0 becomes ``"17850"``); text keeps its leading zeros.
     ``tidy=True`` says the column is known to need no trimming
-    (:func:`untidy_columns`).
+    (:func:`untidy_checks`).
     """
     typ = col.type()
     if typ.is_string():

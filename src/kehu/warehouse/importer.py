@@ -38,6 +38,7 @@ import ibis.expr.types as ir
 from kehu.analytics.schema import CUSTOMER_COLUMNS, ORDER_COLUMNS, PRODUCT_COLUMNS
 from kehu.exceptions import SchemaError
 from kehu.warehouse import tables
+from kehu.warehouse.cells import untidy_checks
 from kehu.warehouse.connect import connect
 from kehu.warehouse.headers import (
     ORDER_CUSTOMER_ATTRS,
@@ -48,7 +49,7 @@ from kehu.warehouse.headers import (
 )
 from kehu.warehouse.options import ImportOptions
 from kehu.warehouse.readers import PathArg, RawSource, drop_raw, expand_paths, read_raw
-from kehu.warehouse.rules import FILE_BITS, stage_entities, stage_orders
+from kehu.warehouse.rules import FILE_BITS, TEXT_FIELDS, stage_entities, stage_orders
 from kehu.warehouse.summary import FileSummary, ImportSummary
 
 Progress = Callable[[str, int, int], None]
@@ -127,6 +128,7 @@ class _Staged:
     matches: list[dict[str, str]]
     final: ir.Table  # canonical columns + __file, __row, __reason, __column, __value ...
     temps: list[str]
+    counts: list[dict[str, Any]] | None = None  # rows of :func:`_count` over ``final``
 
 
 def _noop(step: str, done: int, total: int) -> None:
@@ -188,33 +190,21 @@ def _stage_orders(con, sources, options) -> _Staged:
             )
     attrs = [a for a in ORDER_CUSTOMER_ATTRS + ORDER_PRODUCT_ATTRS if any(a in m for m in matches)]
     temps: list[str] = []
-
-    def step(expr: ir.Table) -> ir.Table:
-        temps.append(tables.view(con, "__kehu_step", expr))
-        return con.table(temps[-1])
-
-    parts = [
-        stage_orders(con.table(s.name), m, i, options, attrs, step)
-        for i, (s, m) in enumerate(zip(sources, matches, strict=True))
-    ]
-    staged = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    lazy = all(s.kind == "parquet" for s in sources)
+    texts = [f for f in (*TEXT_FIELDS, *attrs) if any(f in m for m in matches)]
+    # Parquet is read again by every later step, so its text columns are first
+    # taken as they are, and the pass that counts the rows checks them for values
+    # to trim (then they are staged again, trimmed).  Text files are parsed once
+    # into a table, so they are simply trimmed then.
+    tidy = [{m[f] for f in texts if f in m} if lazy else set() for m in matches]
+    staged = _stage_rows(con, sources, matches, options, attrs, tidy, temps)
+    counts, untidy = _count(staged, "orders", texts if lazy else ())
+    if untidy:
+        for i, m in enumerate(matches):
+            tidy[i] -= {m[f] for f in untidy.get(i, ()) if f in m}
+        staged = _stage_rows(con, sources, matches, options, attrs, tidy, temps)
+        counts, _ = _count(staged, "orders")
     key = [*ORDER_COLUMNS, *attrs]
-    if options.duplicates != "keep":  # hashed in the same pass that applies the rules
-        staged = staged.mutate(__h=_row_hash(ibis.struct({k: staged[k] for k in key})))
-    # Optional columns no file has are all NULL: not stored, added back below.
-    absent = [c for c in ("status", "channel", "store_id") if not any(c in m for m in matches)]
-    staged = staged.drop(*absent)
-    if all(s.kind == "parquet" for s in sources):
-        # Parquet is typed and columnar: each later step re-reads only the
-        # columns it needs, which costs less than copying every column once.
-        temps.append(tables.view(con, "__kehu_staged", staged))
-    else:
-        # Text (CSV, Excel) is parsed once, into a typed temporary table (DuckDB
-        # spills it to disk beyond its memory limit) that every later step reads.
-        temps.append(tables.build(con, "__kehu_staged", staged, temp=True))
-    staged = con.table(temps[-1])
-    if absent:
-        staged = staged.mutate(**{c: ibis.null("string") for c in absent})
     dup = None
     if options.duplicates != "keep":
         dup = _duplicates(con, staged, key, options, temps)
@@ -249,21 +239,64 @@ def _stage_orders(con, sources, options) -> _Staged:
         ),
     )
     temps.append(tables.view(con, "__kehu_final", final))
-    return _Staged("orders", sources, matches, con.table(temps[-1]), temps)
+    final = con.table(temps[-1])
+    if dup is not None:  # rows moved to "duplicate": count again (rare)
+        counts, _ = _count(final, "orders")
+    return _Staged("orders", sources, matches, final, temps, counts)
+
+
+def _stage_rows(con, sources, matches, options, attrs, tidy, temps) -> ir.Table:
+    """The rules applied to every file (:func:`stage_orders`), hashed, as one table or view.
+
+    The table carries ``__reason``, the first reject or set-aside reason before
+    duplicates are looked for.
+    """
+
+    def step(expr: ir.Table) -> ir.Table:
+        temps.append(tables.view(con, "__kehu_step", expr))
+        return con.table(temps[-1])
+
+    parts = [
+        stage_orders(con.table(s.name), m, i, options, attrs, step, tidy[i])
+        for i, (s, m) in enumerate(zip(sources, matches, strict=True))
+    ]
+    staged = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
+    key = [*ORDER_COLUMNS, *attrs]
+    if options.duplicates != "keep":  # hashed in the same pass that applies the rules
+        staged = staged.mutate(__h=_row_hash(ibis.struct({k: staged[k] for k in key})))
+    # Optional columns no file has are all NULL: not stored, added back below.
+    absent = [c for c in ("status", "channel", "store_id") if not any(c in m for m in matches)]
+    staged = staged.drop(*absent)
+    if all(s.kind == "parquet" for s in sources):
+        # Parquet is typed and columnar: each later step re-reads only the
+        # columns it needs, which costs less than copying every column once.
+        temps.append(tables.view(con, "__kehu_staged", staged))
+    else:
+        # Text (CSV, Excel) is parsed once, into a typed temporary table (DuckDB
+        # spills it to disk beyond its memory limit) that every later step reads.
+        temps.append(tables.build(con, "__kehu_staged", staged, temp=True))
+    staged = con.table(temps[-1])
+    if absent:
+        staged = staged.mutate(**{c: ibis.null("string") for c in absent})
+    return staged.mutate(__reason=staged.__reject.fill_null(staged.__rule))
 
 
 def _duplicates(con, staged: ir.Table, key: list[str], options, temps: list[str]):
     """Rows that repeat an earlier row exactly: ``(__dseq, __dfirst)``, or ``None``.
 
-    Grouping 10^8 rows by a dozen columns is what ran out of memory; grouping by
-    one 64-bit hash of those columns is cheap, and only the rows whose hash
-    repeats (a few, plus rare collisions) are then compared column by column.
+    Grouping 10^8 rows by a dozen columns is what ran out of memory; one 64-bit
+    hash of those columns is cheap to sort, and only the rows whose hash repeats
+    (a few, plus rare collisions) are then compared column by column.
     """
     cand = staged.filter(staged.__reject.isnull())
     if options.duplicates == "auto":  # without an order id, equal lines may be real
         cand = cand.filter(cand.order_id.notnull())
-    repeated = cand.group_by("__h").aggregate(__n=cand.count()).filter(lambda g: g.__n > 1)
-    temps.append(tables.build(con, "__kehu_duphash", repeated.select("__h"), temp=True))
+    # Sorting the hashes and comparing neighbours finds the repeated ones at
+    # about half the cost of a hash table of 10^7 distinct hashes.
+    h = cand.select("__h")
+    h = h.mutate(__prev=h.__h.lag().over(order_by=h.__h))
+    repeated = h.filter(h.__h == h.__prev).select("__h").distinct()
+    temps.append(tables.build(con, "__kehu_duphash", repeated, temp=True))
     repeated = con.table(temps[-1])
     if repeated.count().to_pyarrow().as_py() == 0:  # the usual case: no second pass
         return None
@@ -367,26 +400,43 @@ def _entities_expr(st: _Staged) -> ir.Table:
     return kept.select([c for c in cols if c in kept.columns])
 
 
-def _summarise(st: _Staged, options: ImportOptions) -> ImportSummary:
-    f = st.final
-    counts = (
+def _count(
+    f: ir.Table, kind: str, check: Sequence[str] = ()
+) -> tuple[list[dict[str, Any]], dict[int, set[str]]]:
+    """One pass over ``f``: rows per file and reason with what the summary reports.
+
+    Also checks the text columns ``check`` for empty or untrimmed values;
+    returns the rows and, per file index, the columns that hold such values.
+    """
+    orders = kind == "orders"
+    checks = untidy_checks(f, check)
+    rows = (
         f.group_by(["__file", "__reason"])
         .aggregate(
             n=f.count(),
             ret=f.is_return.cast("int64").sum(),
             nocust=(
-                f.customer_id.isnull().cast("int64").sum()
-                if st.kind == "orders"
-                else ibis.literal(0, "int64")
+                f.customer_id.isnull().cast("int64").sum() if orders else ibis.literal(0, "int64")
             ),
             np=f.__np.cast("int64").sum(),
             zp=f.__zp.cast("int64").sum(),
-            first=f.order_time.min() if st.kind == "orders" else ibis.null("timestamp"),
-            last=f.order_time.max() if st.kind == "orders" else ibis.null("timestamp"),
+            first=f.order_time.min() if orders else ibis.null("timestamp"),
+            last=f.order_time.max() if orders else ibis.null("timestamp"),
+            **{f"__untidy{i}": c for i, c in enumerate(checks.values())},
         )
         .to_pyarrow()
         .to_pylist()
     )
+    untidy: dict[int, set[str]] = {}
+    for r in rows:
+        for i, col in enumerate(checks):
+            if r.pop(f"__untidy{i}"):
+                untidy.setdefault(r["__file"], set()).add(col)
+    return rows, untidy
+
+
+def _summarise(st: _Staged, options: ImportOptions) -> ImportSummary:
+    counts = st.counts if st.counts is not None else _count(st.final, st.kind)[0]
     files = [
         FileSummary(str(s.path), s.kind, 0, 0, {}, dict(m), s.encoding)
         for s, m in zip(st.sources, st.matches, strict=True)

@@ -18,18 +18,20 @@ two: a row gets the first reason of reject, ``duplicate``, then set-aside rule.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import ibis
 import ibis.expr.types as ir
 
 from kehu.analytics.schema import ORDER_COLUMNS
-from kehu.warehouse.cells import has_text, to_number, to_text, untidy_columns
+from kehu.warehouse.cells import has_text, to_number, to_text
 from kehu.warehouse.dates import parse_timestamp
 from kehu.warehouse.options import ImportOptions
 from kehu.warehouse.readers import ROW_COLUMN
 
 FILE_BITS = 40  # __seq = file index << 40 | row: row numbers up to ~10^12 per file
+#: Canonical text fields of an order line (plus the customer/product attributes it carries).
+TEXT_FIELDS = ("customer_id", "order_id", "product_id", "status", "channel", "store_id")
 BOOK = ("__file", "__row", "__seq", "__reject", "__rcol", "__rval", "__rule", "__scol", "__sval")
 
 _NULL_STR = ibis.null("string")
@@ -122,25 +124,25 @@ def stage_orders(
     options: ImportOptions,
     attrs: Sequence[str],
     step: Callable[[ir.Table], ir.Table] = lambda x: x,
+    tidy: Collection[str] = (),
 ) -> ir.Table:
     """Canonical order lines of one raw file, with the rule columns (module docstring).
 
     The work is done in three projections -- parse, test, decide -- and ``step``
     (which should turn an expression into a view) is applied between them, so
     that each parsed value and each test is computed once per row instead of
-    being inlined into every expression that uses it.
+    being inlined into every expression that uses it.  ``tidy`` names the
+    source text columns known to hold no empty or untrimmed value: they are
+    used as they are instead of being trimmed on every read.
     """
 
     # 1. parse: canonical values, plus the raw cells a reject must quote.
     def src(field: str) -> ir.Value | None:
         return t[m[field]] if field in m else None
 
-    text_fields = ("customer_id", "order_id", "product_id", "status", "channel", "store_id")
-    untidy = untidy_columns(t, [m[f] for f in (*text_fields, *attrs) if f in m])
-
     def text(field: str) -> ir.StringValue:
         c = src(field)
-        return _NULL_STR if c is None else to_text(c, tidy=m[field] not in untidy)
+        return _NULL_STR if c is None else to_text(c, tidy=m[field] in tidy)
 
     raws = {f: src(f) for f in ("order_time", "quantity", "price", "amount") if f in m}
     parsed: dict[str, ir.Value] = {
