@@ -55,6 +55,8 @@ ATTRIBUTE_COLUMNS = tuple(
 CUSTOMER_FEATURE_COLUMNS = (*RFM_COLUMNS, *FEATURE_COLUMNS, *ATTRIBUTE_COLUMNS, "region")
 
 _NULL_F64 = ibis.null("float64")
+_PRICE_DIGITS = 6
+_SHARE_DIGITS = 12
 
 # Relative slack when comparing ``rank`` with ``q * n`` so that, e.g., 0.7 * 10
 # (7.000000000000001 in binary floating point) still means 7.
@@ -166,10 +168,11 @@ def customer_features(
     - ``premium_share``: share of the customer's purchase amount (non-return
       lines with a product id) spent on premium products.  A product's unit
       price is the product master's ``price``, else its average line price
-      (purchase amount / purchase units, or the mean ``price`` column); the
-      quantile is taken over the products sold in the window.  Null without
-      product ids, without any way to price products, or when that amount is
-      not positive.
+      (purchase amount / purchase units, or the mean ``price`` column) rounded
+      to 6 decimals; the quantile is taken over the products sold in the
+      window.  Null without product ids, without any way to price products,
+      or when that amount is not positive; rounded to 12 decimals.  (Both
+      roundings make equal values tie whatever order the engine summed in.)
     - ``prev_purchase``: the last purchase day before ``last_purchase``.
     - ``purchase_days``: distinct purchase dates.
     - ``mean_gap_days``: ``(last - first) / (purchase_days - 1)``; null for one day.
@@ -273,7 +276,9 @@ def _premium_products(lines: ir.Table, prod: ir.Table | None, q: float) -> ir.Ta
         avg = ibis.null("float64")
     else:
         return None
-    pp = sold.group_by("product_id").agg(avg_price=avg)
+    # rounded so that products of the same price tie whatever order the engine
+    # summed their lines in (a sum of floats depends on it)
+    pp = sold.group_by("product_id").agg(avg_price=avg.round(_PRICE_DIGITS))
     if has_master:
         pp = pp.left_join(prod, "product_id").drop("product_id_right")
         pp = pp.select("product_id", unit_price=pp.master_price.fill_null(pp.avg_price))
@@ -301,7 +306,9 @@ def _measures(lines: ir.Table, premium: ir.Table | None) -> dict[str, ir.Value]:
         spent = lines.amount.sum(where=with_id)
         # SUM over no premium line is NULL: no premium purchase means a share of 0
         on_premium = lines.amount.sum(where=with_id & lines._premium.fill_null(False))
-        aggs["premium_share"] = on_premium.fill_null(0.0) / ibis.ifelse(spent > 0, spent, _NULL_F64)
+        share = on_premium.fill_null(0.0) / ibis.ifelse(spent > 0, spent, _NULL_F64)
+        # rounded so that equal shares tie whatever order the engine summed in
+        aggs["premium_share"] = share.round(_SHARE_DIGITS)
     return aggs
 
 
