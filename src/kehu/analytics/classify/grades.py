@@ -121,9 +121,11 @@ class Grade(Classifier):
         total = sum(used.values())
         self.weights_ = {k: round(v / total, 12) for k, v in used.items()}
         self.dropped_ = sorted(set(w) - set(used))
-        scored = self._scored(customers)
+        # the fit needs only the scores: no join back to the wide table
+        narrow = customers.select("customer_id", *self.weights_)
+        scored = narrow.select(**self._score(narrow))
         rank = ibis.rank().over(order_by=scored.grade_score)
-        size = scored.customer_id.count().over()
+        size = scored.grade_score.count().over()
         grade = ibis.literal(1, type="int64")
         for cum in self._cumulative():
             grade = grade + (rank >= cum * size - _EPS).cast("int64")
@@ -176,20 +178,20 @@ class Grade(Classifier):
         return self
 
     # --- scoring --------------------------------------------------------------------------
-    def _scored(self, customers: ir.Table) -> ir.Table:
-        def score_of(c: ir.Table) -> dict[str, ir.Value]:
-            size = c.customer_id.count().over()
-            denom = (size - 1).nullif(0)
-            score = ibis.literal(0.0)
-            for col, weight in self.weights_.items():
-                x = c[col]
-                # nulls rank lowest: order by "has a value" first
-                rank = ibis.rank().over(order_by=[x.notnull(), x])
-                pct = (rank.cast("float64") / denom).fill_null(0.0)
-                score = score + weight * pct
-            return {"grade_score": score.cast("float64").round(_SCORE_DIGITS)}
+    def _score(self, c: ir.Table) -> dict[str, ir.Value]:
+        size = c.customer_id.count().over()
+        denom = (size - 1).nullif(0)
+        score = ibis.literal(0.0)
+        for col, weight in self.weights_.items():
+            x = c[col]
+            # nulls rank lowest: order by "has a value" first
+            rank = ibis.rank().over(order_by=[x.notnull(), x])
+            pct = (rank.cast("float64") / denom).fill_null(0.0)
+            score = score + weight * pct
+        return {"grade_score": score.cast("float64").round(_SCORE_DIGITS)}
 
-        return with_window_columns(customers, list(self.weights_), score_of)
+    def _scored(self, customers: ir.Table) -> ir.Table:
+        return with_window_columns(customers, list(self.weights_), self._score)
 
     def _transform(self, customers: ir.Table) -> ir.Table:
         missing = [k for k in self.weights_ if k not in customers.columns]
