@@ -135,6 +135,24 @@ def test_premium_share_other_quantile_and_line_prices():
     assert g.loc["a"].top_category is None or pd.isna(g.loc["a"].top_category)
 
 
+def test_equal_line_prices_tie_whatever_the_float_sums():
+    # p1's unit price is (0.1 + 0.2) / 2 = 0.15000000000000002 in binary floating
+    # point, p2's 0.3 / 2 = 0.15: the same price, so both or neither are premium.
+    # Sorted 0.15, 0.15, 1.0, the discrete 2/3-quantile is 0.15: all three are.
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c"],
+            "order_time": pd.to_datetime(["2024-01-02"] * 4),
+            "product_id": ["p1", "p1", "p2", "p3"],
+            "quantity": [1.0, 1.0, 2.0, 1.0],
+            "amount": [0.1, 0.2, 0.3, 1.0],
+        }
+    )
+    f = customer_features(orders, as_of="2024-02-01", premium_quantile=2 / 3)
+    shares = f.to_pandas().set_index("customer_id").premium_share
+    assert shares.to_dict() == {"a": 1.0, "b": 1.0, "c": 1.0}
+
+
 def test_top_category_and_brand(feats):
     # a: tea 20 + 10 + 40 - 10 = 60 > wine 50; brand Y 50 + 30 = 80 > X 30
     assert feats.loc["a"].top_category == "tea"
