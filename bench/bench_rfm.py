@@ -12,20 +12,24 @@ tree, sampled every 20 ms; Python start-up and imports included):
     (header matching, type checks, import rules, duplicates), computes the
     per-customer features (the RFM contract and more) and all the rule
     classifiers (rfm8, segment, freq_tier, spend_tier, abc, lifecycle, grade);
-(b) one hand-written DuckDB SQL query: the RFM contract with the same rank
-    formula as ``kehu/analytics/rfm.py`` and the rfm8 rule (mean thresholds);
-(c) the same RFM + rfm8 in pandas, reading the Parquet files;
-(d) like for like, the engine code alone: kehu's ``rfm_summary`` + ``RFM8``
+(b) the same job as hand-written DuckDB SQL (:mod:`same_work_sql`): the same
+    import rules, duplicates, features and seven classifiers, the same table;
+(c) one hand-written DuckDB SQL query for the RFM contract and rfm8 only (the
+    same rank formula as ``kehu/analytics/rfm.py``, mean thresholds), with
+    no import rules beyond "a negative amount is a return";
+(d) that RFM + rfm8 in pandas, reading the Parquet files;
+(e) like for like, the engine code alone: kehu's ``rfm_summary`` + ``RFM8``
     (Python API) over an already-imported canonical ``orders`` table in a
-    DuckDB file, against (e) the hand-written query of (b) over that same
+    DuckDB file, against (f) the hand-written query of (c) over that same
     table.  The table is built before the timed runs (not timed): the files'
     columns plus ``is_return = amount < 0``, which is what kehu's importer
     keeps for these files (no rejects, duplicates or fee lines).
 
-On 1M rows the script asserts that the three agree per customer (recency,
-orders, monetary, scores, rfm8).  pandas is skipped at 100M by default: it
-needs the whole table in memory (``--pandas`` forces it).  Results are
-added to the RFM section of ``bench/README.md`` (``--no-readme`` to only print them).
+The script checks that (a) and (b) agree in every column and that all agree
+per customer in the RFM columns and rfm8 (asserted at 1M rows, reported at
+larger sizes).  pandas is skipped at 100M by default: it needs the whole table
+in memory (``--pandas`` forces it).  Results are added to the RFM section of
+``bench/README.md`` (``--no-readme`` to only print them).
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import measure  # noqa: E402  (the bench folder is not a package)
+import same_work_pandas  # noqa: E402
+import same_work_sql  # noqa: E402
 from generate import generate, parse_rows  # noqa: E402
 
 #: rfm8 labels by (M high, R high, F high), as in kehu.analytics.classify.rfm8
@@ -57,6 +63,19 @@ RFM8 = {
     (False, False, False): "一般挽留客户",
 }
 README_SECTION = "## RFM and the rule classifiers"
+KEHU = "kehu classify"
+SAME_SQL = "DuckDB SQL, same work"
+SAME_PANDAS = "pandas, same work"
+RFM_SQL = "DuckDB SQL, RFM + rfm8 only"
+PANDAS = "pandas, RFM + rfm8 only"
+Result = measure.Measurement | str  # a measured run, or why there is none
+#: ratio columns of the report: heading -> the row each time is divided by
+REFERENCES = {
+    "same-work SQL": SAME_SQL,
+    "same-work pandas": SAME_PANDAS,
+    "RFM-only SQL": RFM_SQL,
+    "RFM-only pandas": PANDAS,
+}
 #: the like-for-like pair, over the imported table (their ratios are to each other)
 TABLE_KEHU = "kehu rfm_summary + RFM8 (API, imported table)"
 TABLE_SQL = "DuckDB SQL (imported table)"
@@ -228,35 +247,52 @@ def run_pandas(files: list[str], out: str) -> None:
 # --- comparing and reporting --------------------------------------------------------------------
 
 
-def compare(outputs: dict[str, Path]) -> str:
-    """Assert that every output has the same per-customer numbers; return a summary."""
+def compare(outputs: dict[str, Path], columns: tuple[str, ...] | None = None) -> str:
+    """Assert that every output has the same per-customer values; return a summary.
+
+    ``columns`` defaults to every column of the last output.  Floating-point
+    columns agree to a relative 1e-9; dates and missing values compare as text.
+    """
     import numpy as np
     import pandas as pd
 
+    names = list(outputs)
+    if columns is None:
+        last = pd.read_parquet(outputs[names[-1]])
+        columns = tuple(c for c in last.columns if c != "customer_id")
     frames = {
-        k: pd.read_parquet(p, columns=["customer_id", *COMPARED])
+        k: pd.read_parquet(p, columns=["customer_id", *columns])
         .sort_values("customer_id", ignore_index=True)
         .astype({"customer_id": str})
         for k, p in outputs.items()
     }
-    names = list(frames)
     base = frames[names[0]]
     for name in names[1:]:
         other = frames[name]
         assert len(base) == len(other), f"{names[0]}: {len(base)} customers, {name}: {len(other)}"
         assert (base.customer_id.to_numpy() == other.customer_id.to_numpy()).all(), name
-        for col in COMPARED:
-            a, b = base[col].to_numpy(), other[col].to_numpy()
-            if col == "monetary":
-                same = np.isclose(a.astype(float), b.astype(float), rtol=1e-9, atol=1e-9)
+        for col in columns:
+            a, b = base[col], other[col]
+            if a.dtype.kind == "f" or b.dtype.kind == "f":
+                same = np.isclose(
+                    a.astype(float), b.astype(float), rtol=1e-9, atol=1e-9, equal_nan=True
+                )
             else:
-                same = a.astype(str) == b.astype(str)
+                same = _text(a) == _text(b)
             bad = np.flatnonzero(~same)
             assert not len(bad), (
                 f"{col} differs between {names[0]} and {name} for {len(bad)} customers, "
-                f"e.g. {base.customer_id[bad[0]]}: {a[bad[0]]} vs {b[bad[0]]}"
+                f"e.g. {base.customer_id[bad[0]]}: {a.iloc[bad[0]]} vs {b.iloc[bad[0]]}"
             )
-    return f"{len(base):,} customers identical in {', '.join(COMPARED)} across {', '.join(names)}"
+    return f"{len(base):,} customers identical in {', '.join(columns)} across {', '.join(names)}"
+
+
+def _text(col) -> object:
+    """Values as text, every kind of missing value as the same text."""
+    import numpy as np
+
+    values = col.to_numpy(dtype=object)
+    return np.where(col.isna().to_numpy(), "<missing>", values.astype(str))
 
 
 def versions() -> str:
@@ -287,35 +323,44 @@ def machine() -> str:
     return f"{cores} cores, {mem:.0f} GB RAM, {platform.system()} {platform.machine()}"
 
 
-def table(rows_label: str, results: dict[str, measure.Measurement | str], check: str) -> str:
-    base = results.get("DuckDB SQL")
-    pandas = results.get("pandas")
+def table(rows_label: str, results: dict[str, Result], checks: str, repeat: int) -> str:
+    heads = list(REFERENCES)
+    runs = f"the median of {repeat} runs (taken in turn)" if repeat > 1 else "one run each"
     lines = [
         f"#### {rows_label} order lines, {dt.date.today().isoformat()}",
         "",
-        f"Machine: {machine()}. {versions()}.",
+        f"Machine: {machine()}. {versions()}. Times: {runs}.",
         "",
-        'Rows 4 and 5 read the canonical table imported beforehand; their ratios "vs DuckDB '
-        'SQL" are to row 5, the hand-written query over that table.',
+        "The last two rows read the canonical table imported beforehand; the ratio in their "
+        '"RFM-only SQL" column is to the last row, the same query over that table.',
         "",
-        "| implementation | wall time (s) | peak RSS (GB) | time vs DuckDB SQL | "
-        "time vs pandas | memory vs DuckDB SQL |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| implementation | wall time (s) | peak RSS (GB) | "
+        + " | ".join(f"time vs {h}" for h in heads)
+        + " | memory vs same-work SQL |",
+        "|---|---:|---:|" + "---:|" * (len(heads) + 1),
     ]
+
+    def ratio(a: measure.Measurement, b: object, attr: str = "wall_seconds") -> str:
+        return f"{getattr(a, attr) / getattr(b, attr):.2f}x" if _ok(b) else ""
+
     for name, m in results.items():
         if isinstance(m, str):
-            lines.append(f"| {name} | {m} | | | | |")
+            lines.append(f"| {name} | {m} |" + " |" * (len(heads) + 2))
             continue
-        # the runs over the imported table are compared with the SQL over that table
-        ref = results.get(TABLE_SQL) if name in (TABLE_SQL, TABLE_KEHU) else base
-        vs_sql = f"{m.wall_seconds / ref.wall_seconds:.2f}x" if _ok(ref) else ""
-        vs_pd = f"{m.wall_seconds / pandas.wall_seconds:.2f}x" if _ok(pandas) else ""
-        mem_sql = f"{m.peak_rss_bytes / ref.peak_rss_bytes:.2f}x" if _ok(ref) else ""
+        pair = name in (TABLE_SQL, TABLE_KEHU)
+        cells = [
+            ratio(m, results.get(TABLE_SQL))
+            if pair and ref == RFM_SQL
+            else ("" if pair else ratio(m, results.get(ref)))
+            for ref in REFERENCES.values()
+        ]
+        memory = "" if pair else ratio(m, results.get(SAME_SQL), "peak_rss_bytes")
         lines.append(
-            f"| {name} | {m.wall_seconds:.1f} | {m.peak_rss_gb:.2f} | {vs_sql} | {vs_pd} | "
-            f"{mem_sql} |"
+            f"| {name} | {m.wall_seconds:.1f} | {m.peak_rss_gb:.2f} | "
+            + " | ".join(cells)
+            + f" | {memory} |"
         )
-    lines += ["", check, ""]
+    lines += ["", checks, ""]
     return "\n".join(lines)
 
 
@@ -337,6 +382,8 @@ def _ok(m: object) -> bool:
 
 
 WORKERS = {
+    "same-work": lambda files, out: same_work_sql.run(files, out),
+    "same-work-pandas": lambda files, out: same_work_pandas.run(files, out),
     "duckdb": run_duckdb,
     "pandas": run_pandas,
     "duckdb-table": run_duckdb_table,
@@ -350,6 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, help="folder of part-*.parquet (default bench/data/ROWS)")
     ap.add_argument("--work", type=Path, help="folder for the outputs (default a temp folder)")
     ap.add_argument("--pandas", action=argparse.BooleanOptionalAction, default=None)
+    ap.add_argument(
+        "--repeat", type=int, help="runs of each (median reported); default 3, 1 at 100M"
+    )
     ap.add_argument("--kehu", default=str(Path(sys.executable).with_name("kehu")))
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -371,48 +421,76 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix=f"kehu-bench-{label}-"))
     work.mkdir(parents=True, exist_ok=True)
     use_pandas = args.pandas if args.pandas is not None else rows <= 20_000_000
+    repeat = args.repeat if args.repeat is not None else (3 if rows <= 20_000_000 else 1)
 
     me = [sys.executable, str(Path(__file__).resolve())]
-    runs = {
-        "kehu classify": [args.kehu, "classify", *files, "--out", str(work / "kehu.parquet")],
-        "DuckDB SQL": [*me, "--worker", "duckdb", "--out", str(work / "duckdb.parquet"), *files],
-        "pandas": [*me, "--worker", "pandas", "--out", str(work / "pandas.parquet"), *files],
-    }
-    print("building the imported table for the like-for-like runs (not timed) ...", flush=True)
-    db = str(canonical_db(files, work / "orders.duckdb"))
-    runs[TABLE_KEHU] = [*me, "--worker", "kehu-api", "--out", str(work / "api.parquet"), db]
-    runs[TABLE_SQL] = [*me, "--worker", "duckdb-table", "--out", str(work / "table.parquet"), db]
     outputs = {
-        "kehu classify": work / "kehu.parquet",
-        "DuckDB SQL": work / "duckdb.parquet",
-        "pandas": work / "pandas.parquet",
+        KEHU: work / "kehu.parquet",
+        SAME_SQL: work / "same.parquet",
+        SAME_PANDAS: work / "same_pandas.parquet",
+        RFM_SQL: work / "duckdb.parquet",
+        PANDAS: work / "pandas.parquet",
         TABLE_KEHU: work / "api.parquet",
         TABLE_SQL: work / "table.parquet",
     }
-    results: dict[str, measure.Measurement | str] = {}
-    for name, cmd in runs.items():
-        if name == "pandas" and not use_pandas:
-            results[name] = "skipped: needs the whole table in memory"
-            outputs.pop(name)
-            continue
-        print(f"running {name} ...", flush=True)
-        m = measure.run(cmd)
-        results[name] = m
-        print(f"  {m.wall_seconds:.1f} s, peak {m.peak_rss_gb:.2f} GB, exit {m.returncode}")
-        if m.returncode != 0:
-            print(m.stdout[-2000:], m.stderr[-4000:], sep="\n", file=sys.stderr)
-            results[name] = f"failed (exit {m.returncode})"
-            outputs.pop(name)
+    name_of = {"same-work": SAME_SQL, "same-work-pandas": SAME_PANDAS, "duckdb": RFM_SQL}
+    name_of |= {"pandas": PANDAS, "kehu-api": TABLE_KEHU, "duckdb-table": TABLE_SQL}
 
-    check = "Outputs not compared."
-    if rows <= 1_000_000 and len(outputs) == len(runs):
-        check = "Checked: " + compare(outputs) + "."
-    elif len(outputs) >= 2:
+    def worker(name: str, inputs: list[str]) -> list[str]:
+        return [*me, "--worker", name, "--out", str(outputs[name_of[name]]), *inputs]
+
+    runs = {
+        KEHU: [args.kehu, "classify", *files, "--out", str(outputs[KEHU])],
+        SAME_SQL: worker("same-work", files),
+        SAME_PANDAS: worker("same-work-pandas", files),
+        RFM_SQL: worker("duckdb", files),
+        PANDAS: worker("pandas", files),
+    }
+    print("building the imported table for the like-for-like runs (not timed) ...", flush=True)
+    db = str(canonical_db(files, work / "orders.duckdb"))
+    runs[TABLE_KEHU] = worker("kehu-api", [db])
+    runs[TABLE_SQL] = worker("duckdb-table", [db])
+    skipped = {}
+    if not use_pandas:
+        skipped = dict.fromkeys((SAME_PANDAS, PANDAS), "skipped: needs the whole table in memory")
+    timings: dict[str, list[measure.Measurement]] = {k: [] for k in runs if k not in skipped}
+    failed: dict[str, str] = {}
+    for round_ in range(repeat):  # in turn, so that a slow spell of the machine hits all alike
+        for name in timings:
+            if name in failed:
+                continue
+            print(f"running {name} ({round_ + 1}/{repeat}) ...", flush=True)
+            m = measure.run(runs[name])
+            print(f"  {m.wall_seconds:.1f} s, peak {m.peak_rss_gb:.2f} GB, exit {m.returncode}")
+            if m.returncode != 0:
+                print(m.stdout[-2000:], m.stderr[-4000:], sep="\n", file=sys.stderr)
+                failed[name] = f"failed (exit {m.returncode})"
+            timings[name].append(m)
+    results: dict[str, Result] = {}
+    for name in runs:
+        if name in skipped or name in failed:
+            results[name] = skipped.get(name) or failed[name]
+            outputs.pop(name)
+        else:
+            ms = sorted(timings[name], key=lambda m: m.wall_seconds)
+            results[name] = ms[len(ms) // 2]
+
+    checks = []
+    pairs = [
+        ({k: outputs[k] for k in (KEHU, s) if k in outputs}, None) for s in (SAME_SQL, SAME_PANDAS)
+    ]
+    pairs.append((outputs, COMPARED))
+    for group, columns in pairs:
+        if len(group) < 2:
+            continue
         try:
-            check = "Checked: " + compare(outputs) + "."
+            checks.append("Checked: " + compare(group, columns) + ".")
         except AssertionError as exc:
-            check = f"Outputs differ: {exc}"
-    report = table(label, results, check)
+            if rows <= 1_000_000:
+                raise
+            checks.append(f"Outputs differ: {exc}")
+    check = " ".join(checks) or "Outputs not compared."
+    report = table(label, results, check, repeat)
     print(report)
     if not args.no_readme:
         add_to_readme(HERE / "README.md", report)
