@@ -365,15 +365,21 @@ def table(rows_label: str, results: dict[str, Result], checks: str, repeat: int)
 
 
 def add_to_readme(readme: Path, report: str) -> None:
-    """Insert ``report`` at the end of the README's RFM section (other benchmarks follow it)."""
+    """Insert ``report`` at the end of the Results part of the README's RFM section."""
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
     start = text.find(README_SECTION)
     if start < 0:
-        text = text.rstrip("\n") + f"\n\n{README_SECTION}\n\n{report}"
+        text = text.rstrip("\n") + f"\n\n{README_SECTION}\n\n### Results\n\n{report}"
     else:
-        end = text.find("\n## ", start + len(README_SECTION))
-        end = len(text) if end < 0 else end + 1
-        text = text[:end].rstrip("\n") + "\n\n" + report.strip("\n") + "\n\n" + text[end:]
+        results = text.find("\n### Results", start)
+        section_end = text.find("\n## ", start + len(README_SECTION))
+        section_end = len(text) if section_end < 0 else section_end
+        if results < 0 or results > section_end:  # no Results part: the end of the section
+            end = section_end
+        else:
+            end = text.find("\n### ", results + 1)
+            end = section_end if end < 0 or end > section_end else end
+        text = text[:end].rstrip("\n") + "\n\n" + report.strip("\n") + "\n\n" + text[end + 1 :]
     readme.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
