@@ -13,8 +13,8 @@ Each order line gets at most one reason, the first that applies in this order:
 4. ``return``, when returns are excluded (by default they are kept, netted).
 
 Duplicates are found by a 64-bit hash of every column, computed in the pass
-that applies the rules: only rows whose hash repeats are compared column by
-column (an aggregate and a join back, not a window).
+that applies the rules: the hashes are sorted and compared with their
+neighbours, and only rows whose hash repeats are compared column by column.
 
 Tables written (all swapped in together, in one transaction): ``orders`` and
 ``import_rejects`` (unless ``materialize=False``), and ``customers`` /
@@ -197,14 +197,14 @@ def _stage_orders(con, sources, options) -> _Staged:
     # to trim (then they are staged again, trimmed).  Text files are parsed once
     # into a table, so they are simply trimmed then.
     tidy = [{m[f] for f in texts if f in m} if lazy else set() for m in matches]
-    staged = _stage_rows(con, sources, matches, options, attrs, tidy, temps)
+    key = [*ORDER_COLUMNS, *attrs]  # what makes two lines the same
+    staged = _stage_rows(con, sources, matches, options, attrs, key, tidy, temps)
     counts, untidy = _count(staged, "orders", texts if lazy else ())
     if untidy:
         for i, m in enumerate(matches):
             tidy[i] -= {m[f] for f in untidy.get(i, ()) if f in m}
-        staged = _stage_rows(con, sources, matches, options, attrs, tidy, temps)
+        staged = _stage_rows(con, sources, matches, options, attrs, key, tidy, temps)
         counts, _ = _count(staged, "orders")
-    key = [*ORDER_COLUMNS, *attrs]
     dup = None
     if options.duplicates != "keep":
         dup = _duplicates(con, staged, key, options, temps)
@@ -245,11 +245,12 @@ def _stage_orders(con, sources, options) -> _Staged:
     return _Staged("orders", sources, matches, final, temps, counts)
 
 
-def _stage_rows(con, sources, matches, options, attrs, tidy, temps) -> ir.Table:
-    """The rules applied to every file (:func:`stage_orders`), hashed, as one table or view.
+def _stage_rows(con, sources, matches, options, attrs, key, tidy, temps) -> ir.Table:
+    """The rules applied to every file (:func:`stage_orders`) as one table or view.
 
-    The table carries ``__reason``, the first reject or set-aside reason before
-    duplicates are looked for.
+    Adds ``__h``, the hash of the ``key`` columns (unless duplicates are kept),
+    and ``__reason``, the first reject or set-aside reason before duplicates
+    are looked for.
     """
 
     def step(expr: ir.Table) -> ir.Table:
@@ -261,7 +262,6 @@ def _stage_rows(con, sources, matches, options, attrs, tidy, temps) -> ir.Table:
         for i, (s, m) in enumerate(zip(sources, matches, strict=True))
     ]
     staged = ibis.union(*parts, distinct=False) if len(parts) > 1 else parts[0]
-    key = [*ORDER_COLUMNS, *attrs]
     if options.duplicates != "keep":  # hashed in the same pass that applies the rules
         staged = staged.mutate(__h=_row_hash(ibis.struct({k: staged[k] for k in key})))
     # Optional columns no file has are all NULL: not stored, added back below.
