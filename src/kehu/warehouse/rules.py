@@ -30,7 +30,7 @@ from kehu.warehouse.options import ImportOptions
 from kehu.warehouse.readers import ROW_COLUMN
 
 FILE_BITS = 40  # __seq = file index << 40 | row: row numbers up to ~10^12 per file
-#: Canonical text fields of an order line (plus the customer/product attributes it carries).
+#: Canonical text fields of an order line (the attributes it may carry are text too).
 TEXT_FIELDS = ("customer_id", "order_id", "product_id", "status", "channel", "store_id")
 BOOK = ("__file", "__row", "__seq", "__reject", "__rcol", "__rval", "__rule", "__scol", "__sval")
 
