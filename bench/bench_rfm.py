@@ -52,16 +52,7 @@ import same_work_sql  # noqa: E402
 from generate import generate, parse_rows  # noqa: E402
 
 #: rfm8 labels by (M high, R high, F high), as in kehu.analytics.classify.rfm8
-RFM8 = {
-    (True, True, True): "重要价值客户",
-    (True, True, False): "重要发展客户",
-    (True, False, True): "重要保持客户",
-    (True, False, False): "重要挽留客户",
-    (False, True, True): "一般价值客户",
-    (False, True, False): "一般发展客户",
-    (False, False, True): "一般保持客户",
-    (False, False, False): "一般挽留客户",
-}
+RFM8 = {key: zh for key, (zh, _) in same_work_sql.RFM8.items()}
 README_SECTION = "## RFM and the rule classifiers"
 KEHU = "kehu classify"
 SAME_SQL = "DuckDB SQL, same work"
