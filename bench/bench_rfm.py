@@ -315,7 +315,7 @@ def machine() -> str:
 
 
 def table(rows_label: str, results: dict[str, Result], checks: str, repeat: int) -> str:
-    heads = list(REFERENCES)
+    heads, refs = list(REFERENCES), list(REFERENCES.values())
     runs = f"the median of {repeat} runs (taken in turn)" if repeat > 1 else "one run each"
     lines = [
         f"#### {rows_label} order lines, {dt.date.today().isoformat()}",
@@ -338,14 +338,12 @@ def table(rows_label: str, results: dict[str, Result], checks: str, repeat: int)
         if isinstance(m, str):
             lines.append(f"| {name} | {m} |" + " |" * (len(heads) + 2))
             continue
-        pair = name in (TABLE_SQL, TABLE_KEHU)
-        cells = [
-            ratio(m, results.get(TABLE_SQL))
-            if pair and ref == RFM_SQL
-            else ("" if pair else ratio(m, results.get(ref)))
-            for ref in REFERENCES.values()
-        ]
-        memory = "" if pair else ratio(m, results.get(SAME_SQL), "peak_rss_bytes")
+        if name in (TABLE_SQL, TABLE_KEHU):  # only against the same query over that table
+            cells = [ratio(m, results.get(TABLE_SQL)) if ref == RFM_SQL else "" for ref in refs]
+            memory = ""
+        else:
+            cells = [ratio(m, results.get(ref)) for ref in refs]
+            memory = ratio(m, results.get(SAME_SQL), "peak_rss_bytes")
         lines.append(
             f"| {name} | {m.wall_seconds:.1f} | {m.peak_rss_gb:.2f} | "
             + " | ".join(cells)
@@ -379,8 +377,8 @@ def _ok(m: object) -> bool:
 
 
 WORKERS = {
-    "same-work": lambda files, out: same_work_sql.run(files, out),
-    "same-work-pandas": lambda files, out: same_work_pandas.run(files, out),
+    "same-work": same_work_sql.run,
+    "same-work-pandas": same_work_pandas.run,
     "duckdb": run_duckdb,
     "pandas": run_pandas,
     "duckdb-table": run_duckdb_table,
