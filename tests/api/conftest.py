@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import socket
 import threading
@@ -107,3 +108,59 @@ def server(api_settings):
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def serve_processes(api_settings):
+    """``start(workers)`` -> base URL of ``kehu serve --workers N`` in its own processes.
+
+    The workers open the same store as ``api_settings``; every server is stopped
+    at the end of the test.
+    """
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    started = []
+
+    def start(workers: int = 1) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {
+            **os.environ,
+            "KEHU_DATABASE_URL": api_settings.url,
+            "KEHU_SECRET_KEY": api_settings.secret_key,
+            "KEHU_ENV": "test",
+        }
+        cmd = [sys.executable, "-m", "kehu", "serve", "--port", str(port)]
+        cmd += ["--workers", str(workers), "--workspace", str(api_settings.workspace)]
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):  # wait until it answers (bounded, not a timing assertion)
+            if proc.poll() is not None:
+                raise AssertionError(f"kehu serve stopped: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("kehu serve did not answer")
+
+    yield start
+    import signal
+
+    for proc in started:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

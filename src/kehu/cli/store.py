@@ -211,6 +211,15 @@ def refresh_cmd(
 def serve_cmd(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes. Several workers need PostgreSQL (KEHU_DATABASE_URL) "
+            "to write in parallel; on SQLite they wait for each other's writes.",
+        ),
+    ] = 1,
     refresh_minutes: Annotated[
         int | None, typer.Option("--refresh-minutes", min=1, help="Refresh on this schedule.")
     ] = None,
@@ -223,15 +232,40 @@ def serve_cmd(
       kehu serve
 
       kehu serve --host 0.0.0.0 --port 8080 --refresh-minutes 1440
+
+      KEHU_DATABASE_URL=postgresql://kehu@db/kehu kehu serve --workers 4
     """
+    import os
+
     import uvicorn
 
     from kehu.api import create_app
 
     overrides = {"refresh_minutes": refresh_minutes} if refresh_minutes else {}
     settings = _settings(workspace, **overrides)
-    _engine(settings).dispose()  # fail early, in one line, on a missing store
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    engine = _engine(settings)  # fail early, in one line, on a missing store
+    backend = engine.url.get_backend_name()
+    engine.dispose()
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    if backend == "sqlite":
+        console.print(
+            "[yellow]several workers on SQLite take turns to write; "
+            "use PostgreSQL (KEHU_DATABASE_URL) for a team[/yellow]"
+        )
+    # each worker process builds its own app from the environment
+    os.environ["KEHU_WORKSPACE"] = str(settings.workspace.resolve())
+    if refresh_minutes:
+        os.environ["KEHU_REFRESH_MINUTES"] = str(refresh_minutes)
+    uvicorn.run(
+        "kehu.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @users_app.command("add")

@@ -14,7 +14,15 @@ from kehu.store.models.customers import (
 from kehu.store.models.engagement import Feedback, Interaction, SurveyAnswer, Task
 from kehu.store.models.loyalty import LedgerEntry, LoyaltyAccount
 from kehu.store.models.orders import LoadRun, Order, OrderLine, Product
-from kehu.store.models.people import ROLES, ApiToken, AuditLog, LoginAttempt, Role, User
+from kehu.store.models.people import (
+    ROLES,
+    ApiToken,
+    AuditLog,
+    LoginAttempt,
+    LoginThrottle,
+    Role,
+    User,
+)
 
 __all__ = [
     "CONSENT_PURPOSES",
@@ -37,6 +45,7 @@ __all__ = [
     "LedgerEntry",
     "LoadRun",
     "LoginAttempt",
+    "LoginThrottle",
     "LoyaltyAccount",
     "Order",
     "OrderLine",

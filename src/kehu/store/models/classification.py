@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kehu.store.models.base import Base, utcnow
@@ -19,6 +19,16 @@ class ClassificationRun(Base):
     """
 
     __tablename__ = "classification_runs"
+    #: at most one run is ``running`` at a time, across every process and host
+    __table_args__ = (
+        Index(
+            "ux_classification_runs_one_running",
+            "status",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="running", index=True)
@@ -36,6 +46,10 @@ class ClassificationRun(Base):
     #: from-to matrix of the main class against the previous run, long format
     migration: Mapped[list[Any]] = mapped_column(default=list)
     triggered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    #: ``host:pid`` of the process doing the run, and when it last said it was alive;
+    #: a ``running`` run whose heartbeat is stale was interrupted (``kill -9``, crash)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[dt.datetime | None]
 
 
 class ClassificationResult(Base):

@@ -75,6 +75,22 @@ class LoginAttempt(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class LoginThrottle(Base):
+    """Failed sign-ins counted per key within a window (see :func:`kehu.services.users.login`).
+
+    A key is ``pair:<user name>|<client>``, ``client:<client>`` or ``user:<user name>``.
+    A password is checked only after one slot of each key was taken by a single
+    atomic ``UPDATE ... WHERE failures < limit``, so concurrent requests never
+    check more passwords than the limit, with one worker or several.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AuditLog(Base):
     """Who changed what: one row per change, never updated."""
 
