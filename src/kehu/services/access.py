@@ -27,23 +27,27 @@ PERMISSIONS = {
     "privacy.manage": "export or anonymise one person's data",
     "audit.read": "read the audit log",
     "users.manage": "create users and change roles",
+    "followups.write": "record interactions and follow-up tasks",
+    "feedback.write": "record feedback and survey answers",
+    "loyalty.post": "post loyalty points and enrol members",
+    "loyalty.manage": "change the loyalty programme, run its jobs and adjust points",
+    "campaigns.read": "read campaigns, their lists and results",
+    "campaigns.manage": "create, build, send and launch campaigns",
 }
+
+#: what the people who work with customers may record (analysts only read)
+_FIELD_WORK = frozenset({"followups.write", "feedback.write", "loyalty.post"})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
     "manager": frozenset(PERMISSIONS) - {"users.manage"},
-    "rep": frozenset(
-        {
-            "customers.write",
-            "customers.export",
-            "pii.view",
-            "orders.write",
-            "runs.read",
-            "consents.write",
-        }
+    "rep": _FIELD_WORK
+    | {"customers.write", "customers.export", "pii.view", "orders.write", "runs.read"}
+    | {"consents.write"},
+    "service": _FIELD_WORK | {"customers.read_all", "pii.view", "runs.read", "consents.write"},
+    "analyst": frozenset(
+        {"customers.read_all", "customers.export", "refresh.run", "runs.read", "campaigns.read"}
     ),
-    "service": frozenset({"customers.read_all", "pii.view", "runs.read", "consents.write"}),
-    "analyst": frozenset({"customers.read_all", "customers.export", "refresh.run", "runs.read"}),
 }
 
 
@@ -66,6 +70,11 @@ class Actor:
     @property
     def sees_all_customers(self) -> bool:
         return self.can("customers.read_all")
+
+    @property
+    def is_rep(self) -> bool:
+        """A sales rep: sees their own customers and owns their own tasks."""
+        return self.role == "rep"
 
 
 #: the actor of command-line work (loads, scheduled refreshes)

@@ -29,8 +29,9 @@ Attribution and report
     difference, revenue per member with the Welch interval
     (:mod:`kehu.analytics.uplift`).
 
-Roles: :data:`MANAGE_ROLES` create, build, send and launch; :data:`READ_ROLES`
-read campaigns, export lists (personal data masked by role) and reports.
+Permissions (:mod:`kehu.services.access`): ``campaigns.manage`` to create, build,
+send and launch; ``campaigns.read`` to read campaigns, export lists (personal data
+masked by role) and reports.
 """
 
 from __future__ import annotations
@@ -51,26 +52,19 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from kehu.analytics.uplift import diff_proportions, variance_from_sums, welch_diff
-from kehu.exceptions import ConflictError, ForbiddenError, NotFoundError, SchemaError
+from kehu.exceptions import ConflictError, NotFoundError, SchemaError
 from kehu.services import audit
-from kehu.services.access import Actor
+from kehu.services.access import Actor, require
 from kehu.services.customers import _filtered  # the customer list's selection, not a copy
 from kehu.services.loyalty import CANCELLED, serialise_writes
 from kehu.services.privacy import mask_customer
 from kehu.store.models import Campaign, CampaignMember, Consent, Customer, Order, utcnow
 
-MANAGE_ROLES = frozenset({"admin", "manager"})
-READ_ROLES = frozenset({"admin", "manager", "analyst"})
 CHANNELS = ("sms", "wechat", "email")
 GROUPS = ("treatment", "control")
 #: target keys understood (as the customer list's filters)
 TARGET_KEYS = ("classes", "filter", "tier", "tags", "region", "channel")
 MAX_BATCH = 1000
-
-
-def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if actor.role not in roles:
-        raise ForbiddenError(f"role {actor.role!r} may not {what}")
 
 
 def purpose_of(channel: str) -> str:
@@ -153,7 +147,7 @@ def create_campaign(
     description: str | None = None,
 ) -> Campaign:
     """A draft campaign; the target is checked (classes, filter syntax) now."""
-    _require(actor, MANAGE_ROLES, "manage campaigns")
+    require(actor, "campaigns.manage")
     if not (name or "").strip():
         raise SchemaError("a campaign needs a name")
     if channel not in CHANNELS:
@@ -192,7 +186,7 @@ def create_campaign(
 def get_campaign(
     session: Session, *, actor: Actor, campaign_id: int, lock: bool = False
 ) -> Campaign:
-    _require(actor, READ_ROLES, "read campaigns")
+    require(actor, "campaigns.read")
     stmt = select(Campaign).where(Campaign.id == campaign_id)
     if lock:
         serialise_writes(session)
@@ -206,7 +200,7 @@ def get_campaign(
 def list_campaigns(
     session: Session, *, actor: Actor, limit: int = 100, offset: int = 0
 ) -> list[Campaign]:
-    _require(actor, READ_ROLES, "read campaigns")
+    require(actor, "campaigns.read")
     stmt = select(Campaign).order_by(Campaign.id.desc()).limit(limit).offset(offset)
     return list(session.scalars(stmt))
 
@@ -217,7 +211,7 @@ def build_audience(session: Session, *, actor: Actor, campaign_id: int) -> dict[
     Allowed until the campaign is sent or launched; a rebuild replaces the
     members (same seed and audience: same groups).
     """
-    _require(actor, MANAGE_ROLES, "manage campaigns")
+    require(actor, "campaigns.manage")
     campaign = get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
     if campaign.status not in ("draft", "ready"):
         raise ConflictError(f"campaign {campaign_id} was {campaign.status}: its audience is fixed")
@@ -392,7 +386,7 @@ def launch(
     session: Session, *, actor: Actor, campaign_id: int, at: dt.datetime | None = None
 ) -> Campaign:
     """Mark a campaign as sent outside kehu (an exported list); starts the response window."""
-    _require(actor, MANAGE_ROLES, "manage campaigns")
+    require(actor, "campaigns.manage")
     campaign = get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)
     if campaign.status == "draft":
         raise ConflictError(f"campaign {campaign_id} has no audience yet: build it first")
@@ -449,7 +443,7 @@ def send_to_webhook(
     with the reason.  Sending again retries only the members not sent.  The
     campaign row is locked while sending, so two sends never overlap.
     """
-    _require(actor, MANAGE_ROLES, "manage campaigns")
+    require(actor, "campaigns.manage")
     if not 1 <= batch_size <= MAX_BATCH:
         raise SchemaError(f"batch_size must be between 1 and {MAX_BATCH}, got {batch_size}")
     campaign = get_campaign(session, actor=actor, campaign_id=campaign_id, lock=True)

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
-from kehu.exceptions import ConfigError, ConflictError, ForbiddenError, SchemaError
+from kehu.exceptions import ConfigError, ConflictError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
 from kehu.services.paging import check_page, fetch_page
@@ -587,8 +587,8 @@ def update_customer(session: Session, *, actor: Actor, code: str, **changes: Any
         raise SchemaError(f"unknown customer field(s) {', '.join(unknown)}")
     c = scoped_customer(session, actor=actor, code=code, for_update=True)
     moving = "sales_rep" in changes and changes["sales_rep"] != c.sales_rep
-    if moving and not actor.can("customers.assign"):
-        raise ForbiddenError(f"role {actor.role!r} may not change a customer's sales rep")
+    if moving:
+        require(actor, "customers.assign")
     before = {k: getattr(c, k) for k in changes}
     for k, v in changes.items():
         setattr(c, k, v)

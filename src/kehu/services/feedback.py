@@ -31,7 +31,7 @@ from sqlalchemy import Float, Integer, String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from kehu.atomic import atomic_path
-from kehu.exceptions import ConfigError, ForbiddenError, NotFoundError, SchemaError
+from kehu.exceptions import ConfigError, NotFoundError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
 from kehu.services.paging import check_page, fetch_page
@@ -48,8 +48,6 @@ from kehu.store.models import (
 
 CATEGORIES_FILE = Path("feedback") / "categories.json"
 MODEL_FILE = Path("feedback") / "category_model.json.gz"
-#: roles that record feedback and survey answers (analysts only read)
-WRITER_ROLES = frozenset({"admin", "manager", "rep", "service"})
 FEEDBACK_STATUSES = ("open", "in_progress", "resolved", "closed")
 SURVEYS = {"nps": (0, 10), "csat": (1, 5)}
 PERIODS = ("day", "week", "month", "quarter", "year")
@@ -58,11 +56,6 @@ CLASS_COLUMNS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle
 #: fewest labelled rows to train on, and per label for a cross-validated score
 MIN_TRAINING_ROWS = 10
 MIN_PER_LABEL_FOR_CV = 3
-
-
-def _require_writer(actor: Actor) -> None:
-    if actor.role not in WRITER_ROLES:
-        raise ForbiddenError(f"role {actor.role!r} may not record feedback or survey answers")
 
 
 # --- the category list and the trained model (workspace files) ------------------------------
@@ -208,7 +201,7 @@ def record_feedback(
     (``category_source = "user"``).  Feedback without a customer can only be
     recorded by roles that see every customer.
     """
-    _require_writer(actor)
+    require(actor, "feedback.write")
     customer = None
     if code is not None:
         customer = scoped_customer(session, actor=actor, code=code)
@@ -286,7 +279,7 @@ def update_feedback(
     status: str | None = None,
 ) -> dict[str, Any]:
     """Set the category (a label for training) or the handling status."""
-    _require_writer(actor)
+    require(actor, "feedback.write")
     fb, code = _scoped_feedback(session, actor, feedback_id)
     before = {"category": fb.category, "status": fb.status}
     if category is not None:
@@ -618,7 +611,7 @@ def record_answer(
     answered_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Store an NPS (0-10) or CSAT (1-5) answer."""
-    _require_writer(actor)
+    require(actor, "feedback.write")
     if survey not in SURVEYS:
         raise SchemaError(f"survey {survey!r} is not one of {', '.join(SURVEYS)}")
     low, high = SURVEYS[survey]

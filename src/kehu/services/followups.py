@@ -25,14 +25,12 @@ from sqlalchemy.orm import Session, aliased
 
 from kehu.exceptions import ConfigError, ConflictError, ForbiddenError, NotFoundError, SchemaError
 from kehu.services import audit
-from kehu.services.access import Actor
+from kehu.services.access import Actor, require
 from kehu.services.paging import check_page, fetch_page
 from kehu.services.scope import scope_customers, scoped_customer
 from kehu.store.models import ClassificationResult, Customer, Interaction, Task, User, utcnow
 from kehu.store.models.engagement import INTERACTION_KINDS, TASK_STATUSES
 
-#: roles that record follow-ups (analysts only read)
-WRITER_ROLES = frozenset({"admin", "manager", "rep", "service"})
 #: status -> the statuses it may change to
 TRANSITIONS = {"open": {"done", "cancelled"}, "done": {"open"}, "cancelled": {"open"}}
 #: class columns of a run a revisit rule may name
@@ -196,11 +194,6 @@ def create_revisit_tasks(
 # --- interactions ---------------------------------------------------------------------------
 
 
-def _require_writer(actor: Actor) -> None:
-    if actor.role not in WRITER_ROLES:
-        raise ForbiddenError(f"role {actor.role!r} may not record follow-ups")
-
-
 def _check_kind(kind: str) -> str:
     if kind not in INTERACTION_KINDS:
         raise SchemaError(f"interaction kind {kind!r} is not one of {', '.join(INTERACTION_KINDS)}")
@@ -233,7 +226,7 @@ def record_interaction(
     complete_task: bool = False,
 ) -> dict[str, Any]:
     """Record a call, visit, WeChat, e-mail or complaint; optionally close the task it answers."""
-    _require_writer(actor)
+    require(actor, "followups.write")
     customer = scoped_customer(session, actor=actor, code=code)
     _check_kind(kind)
     task = None
@@ -287,7 +280,7 @@ def update_interaction(
     session: Session, *, actor: Actor, interaction_id: int, **changes: Any
 ) -> dict[str, Any]:
     """Change ``notes``, ``outcome`` or ``kind`` of an interaction."""
-    _require_writer(actor)
+    require(actor, "followups.write")
     row, code = _scoped(session, actor, Interaction, interaction_id, "interaction")
     unknown = set(changes) - {"notes", "outcome", "kind"}
     if unknown:
@@ -362,7 +355,7 @@ def task_dict(t: Task, code: str, today: dt.date | None = None) -> dict[str, Any
 def _owner(session: Session, actor: Actor, owner_id: int | None, customer: Customer) -> int | None:
     """Check an owner: an active user; a rep may assign tasks only to themselves."""
     if owner_id is None:
-        if actor.role == "rep":
+        if actor.is_rep:
             return actor.user_id
         rep = session.scalar(
             select(func.min(User.id)).where(
@@ -373,7 +366,7 @@ def _owner(session: Session, actor: Actor, owner_id: int | None, customer: Custo
     user = session.get(User, owner_id)
     if user is None or not user.is_active:
         raise NotFoundError(f"no active user {owner_id}")
-    if actor.role == "rep" and owner_id != actor.user_id:
+    if actor.is_rep and owner_id != actor.user_id:
         raise ForbiddenError("a sales rep may assign tasks only to themselves")
     return owner_id
 
@@ -389,7 +382,7 @@ def create_task(
     owner_id: int | None = None,
 ) -> dict[str, Any]:
     """A manual task; the owner defaults to the customer's rep (or the actor)."""
-    _require_writer(actor)
+    require(actor, "followups.write")
     customer = scoped_customer(session, actor=actor, code=code)
     if not (title or "").strip():
         raise SchemaError("a task needs a title")
@@ -447,7 +440,7 @@ def update_task(session: Session, *, actor: Actor, task_id: int, **changes: Any)
     Status moves: open -> done | cancelled, done | cancelled -> open (reopen);
     any other move is a :class:`ConflictError`.
     """
-    _require_writer(actor)
+    require(actor, "followups.write")
     task, code = _scoped(session, actor, Task, task_id, "task")
     unknown = set(changes) - {"title", "kind", "due_date", "owner_id", "status"}
     if unknown:

@@ -37,8 +37,8 @@ Concurrency
 
 Roles
     Reading an account follows the rep-scoping rule; posting needs a role of
-    :data:`POST_ROLES` and the customer in scope; the programme (rules, tier
-    recomputation, expiry and birthday runs) needs :data:`PROGRAM_ROLES`.
+    ``loyalty.post`` and the customer in scope; the programme (rules, tier
+    recomputation, expiry and birthday runs, adjustments) needs ``loyalty.manage``.
 """
 
 from __future__ import annotations
@@ -62,18 +62,14 @@ from sqlalchemy import case, extract, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kehu.exceptions import ConflictError, ForbiddenError, NotFoundError, SchemaError
+from kehu.exceptions import ConflictError, NotFoundError, SchemaError
 from kehu.services import audit
-from kehu.services.access import Actor
+from kehu.services.access import Actor, require
 from kehu.services.scope import scoped_customer
 from kehu.store.models import Customer, LedgerEntry, LoyaltyAccount, Order, OrderLine, Product
 from kehu.store.models.base import utcnow
 from kehu.store.models.loyalty import LoyaltyRules
 
-#: roles that may post points (for customers in their scope)
-POST_ROLES = frozenset({"admin", "manager", "rep", "service"})
-#: roles that may change the programme and run its batch jobs
-PROGRAM_ROLES = frozenset({"admin", "manager"})
 #: order statuses that earn nothing
 CANCELLED = frozenset({"cancelled", "canceled", "void", "取消", "已取消"})
 #: kinds of credits (lots) and what counts as growth value
@@ -165,7 +161,7 @@ def set_rules(
     session: Session, *, actor: Actor, rules: dict[str, Any] | ProgramRules
 ) -> ProgramRules:
     """Store a new version of the rules (the previous versions stay)."""
-    _require(actor, PROGRAM_ROLES, "change the loyalty rules")
+    require(actor, "loyalty.manage")
     parsed = parse_rules(rules)
     session.add(LoyaltyRules(rules=parsed.model_dump(mode="json"), created_by=actor.user_id))
     audit.record(
@@ -230,11 +226,6 @@ class Posting:
     created: bool
     settlement: LedgerEntry | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _require(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if actor.role not in roles:
-        raise ForbiddenError(f"role {actor.role!r} may not {what}")
 
 
 def _by_key(session: Session, key: str) -> LedgerEntry | None:
@@ -386,7 +377,7 @@ def earn_for_order(
     earnable amount weighting each line by its category's multiplier and
     leaving out excluded products.  A cancelled order earns nothing (409).
     """
-    _require(actor, POST_ROLES, "post loyalty points")
+    require(actor, "loyalty.post")
     order, customer = _customer_of_order(session, actor, order_no)
     if (order.status or "").strip().lower() in CANCELLED:
         raise ConflictError(f"order {order_no!r} is cancelled and earns no points")
@@ -426,7 +417,7 @@ def reverse_order(
     A partial refund needs a ``refund_id`` (its natural key).  The balance
     never goes below zero: the shortfall becomes debt (see the module notes).
     """
-    _require(actor, POST_ROLES, "post loyalty points")
+    require(actor, "loyalty.post")
     order, customer = _customer_of_order(session, actor, order_no)
     full = refund_amount is None
     if not full:
@@ -493,7 +484,7 @@ def redeem(
 
     ``request_id`` makes a retried request harmless (same id, same points).
     """
-    _require(actor, POST_ROLES, "post loyalty points")
+    require(actor, "loyalty.post")
     if not isinstance(points, int) or not 0 < points <= MAX_POINTS:
         raise SchemaError(f"points to redeem must be a whole number from 1 to {MAX_POINTS}")
     customer = scoped_customer(session, actor=actor, code=code)
@@ -525,7 +516,7 @@ def adjust(
     reason is required and goes to the ledger note and the audit log;
     ``request_id`` makes a retried request harmless.
     """
-    _require(actor, PROGRAM_ROLES, "adjust loyalty points")
+    require(actor, "loyalty.manage")
     if not isinstance(points, int) or isinstance(points, bool) or not 0 < abs(points) <= MAX_POINTS:
         raise SchemaError(
             f"points to adjust must be a whole number from 1 to {MAX_POINTS}, or minus"
@@ -575,7 +566,7 @@ def reward_referral(
     rules: ProgramRules | None = None,
 ) -> Posting:
     """Reward the referrer of a new customer; each referred customer rewards once."""
-    _require(actor, POST_ROLES, "post loyalty points")
+    require(actor, "loyalty.post")
     if str(referrer_code) == str(referred_code):
         raise SchemaError("a customer cannot refer themselves")
     referrer = scoped_customer(session, actor=actor, code=referrer_code)
@@ -603,7 +594,7 @@ def enroll(
     session: Session, *, actor: Actor, code: str, birthday: dt.date | None = None
 ) -> LoyaltyAccount:
     """Open the customer's account (or return it); set the birthday when given."""
-    _require(actor, POST_ROLES, "enrol loyalty members")
+    require(actor, "loyalty.post")
     customer = scoped_customer(session, actor=actor, code=code)
     account = _locked_account(session, customer)
     if birthday is not None and account.birthday != birthday:
@@ -619,7 +610,7 @@ def birthday_rewards(
     session: Session, *, actor: Actor, as_of: dt.date, rules: ProgramRules | None = None
 ) -> int:
     """Reward members whose birthday is in ``as_of``'s month, once a year; the number posted."""
-    _require(actor, PROGRAM_ROLES, "run loyalty jobs")
+    require(actor, "loyalty.manage")
     rules = rules or current_rules(session)
     serialise_writes(session)
     ids = session.scalars(
@@ -680,7 +671,7 @@ def expire_points(session: Session, *, actor: Actor, as_of: dt.date) -> dict[str
 
     Returns ``{"accounts": n, "points": total}`` of this run.
     """
-    _require(actor, PROGRAM_ROLES, "run loyalty jobs")
+    require(actor, "loyalty.manage")
     serialise_writes(session)
     candidates = session.scalars(
         select(LedgerEntry.account_id)
@@ -724,7 +715,7 @@ def recompute_tiers(
     Customers with spend in the window get an account.  Returns the count per
     tier and the number of members whose tier changed.
     """
-    _require(actor, PROGRAM_ROLES, "run loyalty jobs")
+    require(actor, "loyalty.manage")
     rules = rules or current_rules(session)
     serialise_writes(session)
     start = dt.datetime.combine(as_of - dt.timedelta(days=rules.tier_window_days - 1), dt.time())
