@@ -21,26 +21,41 @@ and :func:`kehu.analytics.classify.classify`).  A run records:
 
 A run starts as ``running``; its results are written in one transaction with
 the switch to ``succeeded``.  If anything fails the run becomes ``failed``
-with its error, and the previous succeeded run stays the current one.
+with an error that says which step failed in words fit for every reader (the
+technical detail, which may quote customer data, goes to the ``kehu.refresh``
+log only), and the previous succeeded run stays the current one.
+
+One refresh runs at a time, across processes and hosts: a unique index allows
+one ``running`` row, and the loser of a race gets :class:`RefreshRunningError`.
+A running run records its ``owner`` (``host:pid``) and a heartbeat; one whose
+heartbeat stopped or whose process is gone (``kill -9``) is marked failed,
+:data:`INTERRUPTED`, by the next refresh and by the API server at start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import os
+import socket
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kehu.config import Settings
-from kehu.exceptions import KehuError, NotFoundError, SchemaError
+from kehu.exceptions import ConflictError, KehuError, NotFoundError, SchemaError
 from kehu.services import audit
 from kehu.services.access import SYSTEM, Actor, require
+from kehu.services.scope import scope_customers
 from kehu.store.models import (
     Alert,
     ClassificationResult,
@@ -116,10 +131,34 @@ MIN_HISTORY_DAYS = 270
 MIN_PREDICTION_CUSTOMERS = 50
 MIGRATION_CLASS = "rfm8"
 
+log = logging.getLogger("kehu.refresh")
+
+#: a running run touches its heartbeat this often; one silent for STALE_AFTER was interrupted
+HEARTBEAT_SECONDS = 30
+STALE_AFTER = dt.timedelta(minutes=5)
+#: the error of a run whose process stopped before it finished (kill -9, crash, power loss)
+INTERRUPTED = "interrupted: the process doing the run stopped before it finished"
+#: what each step does, for the message of a run that failed in it
+STEP_FAILURES = {
+    "read": "the store's orders could not be read",
+    "classify": "the classes could not be computed",
+    "predict": "the predictions could not be computed",
+    "write": "the results could not be written",
+}
+#: tests only (with KEHU_ENV=test): ``<step>:<seconds>`` to sleep before a step
+TEST_PAUSE_ENV = "KEHU_TEST_REFRESH_PAUSE"
+#: ids of the runs this process is doing now
+_ACTIVE_RUNS: set[int] = set()
+
 
 @dataclass
 class RefreshResult:
-    """A finished run: its id, size, migration and alerts raised."""
+    """A finished run: its id, size, migration and alerts raised.
+
+    ``interrupted`` lists the runs this refresh found left ``running`` by a process
+    that stopped, and marked failed; ``skipped_lines`` counts the order lines left
+    out (the notes say why).
+    """
 
     run_id: int
     status: str
@@ -130,6 +169,32 @@ class RefreshResult:
     migration: list[dict[str, Any]]
     tasks: int = 0
     notes: list[str] = field(default_factory=list)
+    interrupted: list[int] = field(default_factory=list)
+    skipped_lines: int = 0
+
+
+class RefreshRunningError(ConflictError):
+    """Another refresh is running: one at a time, across processes and hosts."""
+
+    def __init__(self, run: ClassificationRun):
+        self.run_id = run.id
+        self.started_at = run.started_at
+        self.heartbeat_at = run.heartbeat_at
+        super().__init__(
+            f"a refresh is already running (run {run.id}, started "
+            f"{run.started_at:%Y-%m-%d %H:%M:%S} UTC); try again when it has finished"
+        )
+
+
+class RefreshFailedError(KehuError, RuntimeError):
+    """A refresh failed for a reason that is not the user's (database, engine, bug).
+
+    The message is safe to show; the technical detail is in the log.
+    """
+
+    def __init__(self, message: str, run_id: int):
+        super().__init__(message)
+        self.run_id = run_id
 
 
 def refresh(
@@ -158,6 +223,9 @@ def refresh(
     names
         Classifiers to run; default the rule classifiers (plus custom segments
         when the settings define some).
+    on_step
+        Called with each step's name (``read``, ``classify``, ``predict``,
+        ``write``, ``done``) as it starts.
     revisit_rules
         :class:`~kehu.services.followups.RevisitRule` s that create tasks for
         the run's classes; default the settings' ``revisit`` section, else
@@ -165,8 +233,13 @@ def refresh(
 
     Raises
     ------
+    RefreshRunningError
+        Another refresh is running (nothing is recorded).
     KehuError
         After recording the run as failed (the previous results stay current).
+        The run's ``error`` and the exception's message name the step that
+        failed and never carry database errors (their SQL parameters hold
+        customer data); the detail goes to the ``kehu.refresh`` log.
     """
     require(actor, "refresh.run")
     settings = settings or Settings()
@@ -175,48 +248,61 @@ def refresh(
 
         # checked before the run is recorded: a bad rule stops the refresh at once
         revisit_rules = revisit_rules_from_config(settings.revisit, "revisit")
-    step = on_step or (lambda _s: None)
-    with factory() as session, session.begin():
-        previous = current_run(session)
-        run = ClassificationRun(
-            status="running",
-            triggered_by=actor.user_id,
-            previous_run_id=previous.id if previous else None,
-            settings=settings.model_dump(mode="json", by_alias=True),
-        )
-        session.add(run)
-        session.flush()
-        run_id = run.id
-        prev_id = previous.id if previous else None
+    interrupted = mark_interrupted(factory)
+    run_id, prev_id = _claim(factory, actor, settings)
+    engine = factory.kw["bind"]
+    current = "read"
+    notes: list[str] = []
+    skipped: dict[str, int] = {}
+
+    def step(name: str) -> None:
+        nonlocal current
+        current = name
+        _touch(engine, run_id)
+        _test_pause(name)
+        if on_step is not None:
+            on_step(name)
+
+    heartbeat = _Heartbeat(engine, run_id)
     try:
         step("read")
-        engine = factory.kw["bind"]
-        duck = _read_store(engine)
+        duck, skipped = _read_store(engine)
+        notes.extend(_skip_notes(skipped))
         step("classify")
         table, fitted, day = _classify(duck, settings, as_of, names)
         rows = table.to_pyarrow().to_pylist()
         step("predict")
-        predicted, notes = _predict(duck, day, settings)
+        predicted, predict_notes = _predict(duck, day, settings, run_id)
+        notes.extend(predict_notes)
         for r in rows:
             r.update(predicted.get(r["customer_id"], ()))
         step("write")
         with factory() as session, session.begin():
-            result = _write(session, run_id, prev_id, rows, fitted, day, actor)
+            result, values = _write(session, run_id, prev_id, rows, fitted, day, actor)
             result.tasks = _revisit(session, run_id, revisit_rules)
-            result.notes = notes
-            run = session.get(ClassificationRun, run_id)
-            run.settings = {**run.settings, "notes": notes, "revisit_tasks": result.tasks}
+            extra = {"notes": notes, "skipped": skipped, "revisit_tasks": result.tasks}
+            _finish(session, run_id, values, extra)
+        result.notes = notes
+        result.interrupted = interrupted
+        result.skipped_lines = sum(skipped.values())
         step("done")
         return result
     except Exception as exc:
-        with factory() as session, session.begin():
-            run = session.get(ClassificationRun, run_id)
-            run.status = "failed"
-            run.finished_at = utcnow()
-            run.error = f"{type(exc).__name__}: {exc}"[:4000]
-        if isinstance(exc, KehuError):
+        message = _failure_message(current, exc, run_id)
+        if _user_facing(exc):  # the user's to fix (no orders, bad settings): not a server fault
+            log.info("refresh run %s failed in the %s step: %s", run_id, current, exc)
+        else:
+            log.exception("refresh run %s failed in the %s step", run_id, current)
+        _record_failure(factory, run_id, message, notes, skipped)
+        if _user_facing(exc):
             raise
-        raise KehuError(f"refresh run {run_id} failed: {type(exc).__name__}: {exc}") from exc
+        raise RefreshFailedError(message, run_id) from exc
+    except BaseException:  # Ctrl-C, SystemExit: the run stops here, say so at once
+        _record_failure(factory, run_id, INTERRUPTED, notes, skipped)
+        raise
+    finally:
+        heartbeat.stop()
+        _ACTIVE_RUNS.discard(run_id)
 
 
 def current_run(session: Session) -> ClassificationRun | None:
@@ -230,6 +316,8 @@ def current_run(session: Session) -> ClassificationRun | None:
 
 
 def list_runs(session: Session, *, actor: Actor, limit: int = 50) -> list[ClassificationRun]:
+    """The latest runs.  Every role with ``runs.read`` sees them: a run holds no customer's
+    data, only counts and a clean error (see :func:`run_detail` for what is scoped)."""
     require(actor, "runs.read")
     stmt = select(ClassificationRun).order_by(ClassificationRun.id.desc()).limit(limit)
     return list(session.scalars(stmt))
@@ -243,10 +331,30 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> ClassificationRun
     return run
 
 
+def run_detail(session: Session, *, actor: Actor, run_id: int) -> dict[str, Any]:
+    """A run with its classifiers and migration, as far as the actor may see them.
+
+    Someone who reads every customer gets the whole record.  A rep gets the
+    migration of their own customers only, and each classifier's name, version
+    and parameters without its fitted thresholds and state: cut points are other
+    customers' values (a spend tier's cut is one customer's total) and with few
+    customers a mean gives the others' totals away.
+    """
+    run = get_run(session, actor=actor, run_id=run_id)
+    if actor.sees_all_customers:
+        return {"run": run, "classifiers": run.classifiers, "migration": run.migration}
+    classifiers = [
+        {k: c.get(k) for k in ("classifier", "version", "params")} for c in run.classifiers
+    ]
+    migration: list[dict[str, Any]] = []
+    if run.status == "succeeded" and run.previous_run_id is not None:
+        mine = scope_customers(select(Customer.id), actor)
+        migration = _migration(session, run.previous_run_id, run.id, customers=mine)
+    return {"run": run, "classifiers": classifiers, "migration": migration}
+
+
 def run_alerts(session: Session, *, actor: Actor, run_id: int, limit: int = 500) -> list[Alert]:
     """The alerts of a run, restricted to the actor's customers."""
-    from kehu.services.scope import scope_customers
-
     require(actor, "runs.read")
     stmt = (
         select(Alert)
@@ -256,6 +364,219 @@ def run_alerts(session: Session, *, actor: Actor, run_id: int, limit: int = 500)
         .limit(limit)
     )
     return list(session.scalars(scope_customers(stmt, actor)))
+
+
+# --- one run at a time, and runs whose process stopped ------------------------------------------
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+def _alive(pid: int) -> bool:
+    if os.name != "posix":  # pragma: no cover - the heartbeat timeout still applies
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: it exists
+        return True
+    return True
+
+
+def _stale(run: ClassificationRun, now: dt.datetime) -> str | None:
+    """Why a ``running`` run is known to be dead, or None while it may still be working."""
+    last = run.heartbeat_at or run.started_at
+    if last is not None and now - last > STALE_AFTER:
+        return f"no heartbeat since {last:%Y-%m-%d %H:%M:%S} UTC"
+    host, _, pid = (run.owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    if int(pid) == os.getpid():
+        # this very process: a run it is not doing was left by an earlier life of the same pid
+        # (pid 1 in a restarted container)
+        return None if run.id in _ACTIVE_RUNS else "left by an earlier process with this pid"
+    return None if _alive(int(pid)) else f"process {pid} on this host is gone"
+
+
+def mark_interrupted(factory: sessionmaker[Session]) -> list[int]:
+    """Mark ``failed`` (:data:`INTERRUPTED`) the running runs whose process stopped.
+
+    A run is taken as stopped when its heartbeat is older than :data:`STALE_AFTER`,
+    or when its owner is a process of this host that no longer exists.  Each update
+    is guarded by the heartbeat that was judged, so a run that beat meanwhile is kept.
+    Returns the ids marked.
+    """
+    now = utcnow()
+    marked = []
+    with factory() as session, session.begin():
+        running = session.scalars(
+            select(ClassificationRun).where(ClassificationRun.status == "running")
+        ).all()
+        for run in running:
+            why = _stale(run, now)
+            if why is None:
+                continue
+            if run.heartbeat_at is None:
+                same_beat = ClassificationRun.heartbeat_at.is_(None)
+            else:
+                same_beat = ClassificationRun.heartbeat_at == run.heartbeat_at
+            done = session.execute(
+                update(ClassificationRun)
+                .where(
+                    ClassificationRun.id == run.id,
+                    ClassificationRun.status == "running",
+                    same_beat,
+                )
+                .values(status="failed", finished_at=now, error=INTERRUPTED)
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount:
+                log.info("refresh run %s marked interrupted: %s (owner %s)", run.id, why, run.owner)
+                marked.append(run.id)
+    return marked
+
+
+def recover_interrupted(factory: sessionmaker[Session]) -> list[int]:
+    """:func:`mark_interrupted` for a server starting up: logs and never raises."""
+    try:
+        marked = mark_interrupted(factory)
+    except Exception:
+        log.exception("could not check for interrupted refresh runs")
+        return []
+    for run_id in marked:
+        log.warning("refresh run %s was interrupted (its process stopped); marked failed", run_id)
+    return marked
+
+
+def _claim(factory, actor: Actor, settings: Settings) -> tuple[int, int | None]:
+    """Record a new ``running`` run, or raise :class:`RefreshRunningError`.
+
+    The database's unique index on running runs decides between racing processes:
+    the loser's insert fails and it reports the winner.
+    """
+    for _attempt in range(3):
+        try:
+            with factory() as session, session.begin():
+                previous = current_run(session)
+                run = ClassificationRun(
+                    status="running",
+                    triggered_by=actor.user_id,
+                    previous_run_id=previous.id if previous else None,
+                    settings=settings.model_dump(mode="json", by_alias=True),
+                    owner=_owner(),
+                    heartbeat_at=utcnow(),
+                )
+                session.add(run)
+                session.flush()
+                claimed = run.id, run.previous_run_id
+        except IntegrityError:
+            with factory() as session:
+                running = session.scalar(
+                    select(ClassificationRun).where(ClassificationRun.status == "running")
+                )
+            if running is not None:
+                raise RefreshRunningError(running) from None
+            continue  # the other run finished meanwhile: try again
+        _ACTIVE_RUNS.add(claimed[0])
+        return claimed
+    raise ConflictError("could not start the refresh: other runs kept starting; try again")
+
+
+def _touch(engine: Engine, run_id: int) -> None:
+    """Record that the run is alive (only while it is still running)."""
+    runs = ClassificationRun.__table__
+    with engine.begin() as con:
+        con.execute(
+            update(runs)
+            .where(runs.c.id == run_id, runs.c.status == "running")
+            .values(heartbeat_at=utcnow())
+        )
+
+
+class _Heartbeat:
+    """Touches a run's heartbeat every :data:`HEARTBEAT_SECONDS` from a thread until stopped.
+
+    Steps can take long (a big read or write); between steps the refresh touches
+    the heartbeat itself.
+    """
+
+    def __init__(self, engine: Engine, run_id: int):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, args=(engine, run_id), name=f"kehu-heartbeat-{run_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _beat(self, engine: Engine, run_id: int) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            try:
+                _touch(engine, run_id)
+            except Exception:  # e.g. SQLite busy with the run's own write: try next time
+                log.warning("heartbeat of refresh run %s not recorded", run_id, exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        # a beat waiting on a lock ends on its own; its update only touches a running run
+        self._thread.join(timeout=5)
+
+
+def _test_pause(step: str) -> None:
+    """Tests only: with ``KEHU_ENV=test`` and ``KEHU_TEST_REFRESH_PAUSE=<step>:<seconds>``,
+    sleep before that step, so that a test can overlap two refreshes or kill one."""
+    spec = os.environ.get(TEST_PAUSE_ENV)
+    if not spec or os.environ.get("KEHU_ENV") != "test":
+        return
+    name, _, seconds = spec.partition(":")
+    if name == step:
+        time.sleep(float(seconds))
+
+
+# --- failures: a clean message for users, the detail for the log ---------------------------------
+
+
+def _user_facing(exc: BaseException) -> bool:
+    """A KehuError raised by kehu itself, not wrapping another error (whose text may hold data)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if not isinstance(seen, KehuError):
+            return False
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    return True
+
+
+def _failure_message(step: str, exc: BaseException, run_id: int) -> str:
+    if _user_facing(exc):
+        return f"the {step} step failed: {exc}"[:2000]
+    what = STEP_FAILURES.get(step, "the refresh stopped")
+    if isinstance(exc, IntegrityError | DataError):
+        what = "the database refused the results" if step == "write" else "the database refused it"
+        return f"the {step} step failed: {what} (see the server log, run {run_id})"
+    kind = "database error" if isinstance(exc, SQLAlchemyError) else type(exc).__name__
+    return f"the {step} step failed: {what} ({kind}; see the server log, run {run_id})"
+
+
+def _record_failure(factory, run_id: int, message: str, notes, skipped) -> None:
+    """Mark the run failed (unless another process already marked it); never raises."""
+    try:
+        with factory() as session, session.begin():
+            base = session.scalar(
+                select(ClassificationRun.settings).where(ClassificationRun.id == run_id)
+            )
+            session.execute(
+                update(ClassificationRun)
+                .where(ClassificationRun.id == run_id, ClassificationRun.status == "running")
+                .values(
+                    status="failed",
+                    finished_at=utcnow(),
+                    error=message,
+                    settings={**(base or {}), "notes": notes, "skipped": skipped},
+                )
+                .execution_options(synchronize_session=False)
+            )
+    except Exception:
+        log.exception("refresh run %s: could not record its failure", run_id)
 
 
 # --- reading the store through Ibis ----------------------------------------------------------
@@ -320,19 +641,58 @@ def store_tables(backend) -> dict[str, ir.Table]:
     return {"orders": orders, "customers": customers, "products": products}
 
 
-def _read_store(engine: Engine) -> dict[str, ir.Table]:
-    """Copy the canonical tables once into an in-process DuckDB for the analytics."""
+def _read_store(engine: Engine) -> tuple[dict[str, ir.Table], dict[str, int]]:
+    """Copy the canonical tables once into an in-process DuckDB for the analytics.
+
+    Also returns the order lines left out, by reason: on SQLite an ``order_time``
+    is stored as text and one that is not a date reads as null.
+    """
+    import pyarrow.compute as pc
+
     from kehu.warehouse import connect
 
     backend = store_backend(engine)
+    skipped: dict[str, int] = {}
     try:
         duck = connect(None)
         out = {}
         for name, expr in store_tables(backend).items():
-            out[name] = duck.create_table(name, expr.to_pyarrow(), overwrite=True)
+            data = expr.to_pyarrow()
+            if name == "orders":
+                data, skipped = _drop_bad_times(data, pc)
+            out[name] = duck.create_table(name, data, overwrite=True)
     finally:
         backend.disconnect()
-    return out
+    return out, skipped
+
+
+def _drop_bad_times(data, pc):
+    bad = pc.is_null(data["order_time"])
+    n_bad = pc.sum(bad).as_py() or 0
+    if not n_bad:
+        return data, {}
+    orders = sorted(set(data.filter(bad)["order_id"].to_pylist()), key=str)
+    # the order numbers go to the log only: the run's notes are read by every role
+    log.warning(
+        "refresh: %d order lines of %d orders skipped, order_time not a date: %s%s",
+        n_bad,
+        len(orders),
+        ", ".join(map(str, orders[:20])),
+        " ..." if len(orders) > 20 else "",
+    )
+    return data.filter(pc.invert(bad)), {"order_time_not_a_date": n_bad}
+
+
+#: reason of skipped order lines -> how the run's notes say it
+SKIP_REASONS = {"order_time_not_a_date": "their order_time is not a date"}
+
+
+def _skip_notes(skipped: dict[str, int]) -> list[str]:
+    return [
+        f"skipped {n} order line{'s' if n != 1 else ''}: {SKIP_REASONS.get(why, why)} "
+        "(the server log lists the orders)"
+        for why, n in skipped.items()
+    ]
 
 
 def _classify(duck, settings, as_of, names):
@@ -361,7 +721,9 @@ def _classify(duck, settings, as_of, names):
     return table, fitted, day
 
 
-def _predict(duck, day: dt.date, settings: Settings) -> tuple[dict[str, dict], list[str]]:
+def _predict(
+    duck, day: dt.date, settings: Settings, run_id: int
+) -> tuple[dict[str, dict], list[str]]:
     """Per-customer prediction scores (keyed by customer code) and notes on what was skipped."""
     if not settings.predictions:
         return {}, ["predictions: off in the settings"]
@@ -385,7 +747,9 @@ def _predict(duck, day: dt.date, settings: Settings) -> tuple[dict[str, dict], l
         opt_out = set(flagged.customer_id.to_pyarrow().to_pylist())
         got = predict(orders, duck["products"], as_of=day, lang=settings.lang, opt_out=opt_out)
     except Exception as exc:  # a model must never fail the classification (recorded as a note)
-        return {}, [f"predictions: failed ({type(exc).__name__}: {exc})"]
+        # the exception's text may quote data: the note names its type, the log has the rest
+        log.exception("refresh run %s: predictions failed", run_id)
+        return {}, [f"predictions: failed ({type(exc).__name__}; see the server log, run {run_id})"]
     frame = got.customers.rename(columns=PREDICTION_SCORES)
     kept_cols = [c for c in PREDICTION_SCORES.values() if c in frame.columns]
     frame = frame[["customer_id", *kept_cols]].astype(object).where(frame.notna(), None)
@@ -434,7 +798,8 @@ def _as_date(value: Any) -> dt.date | None:
     return value
 
 
-def _write(session, run_id, prev_id, rows, fitted, day, actor) -> RefreshResult:
+def _write(session, run_id, prev_id, rows, fitted, day, actor):
+    """Insert the results, migration and alerts; the run's own values for :func:`_finish`."""
     ids = dict(session.execute(select(Customer.code, Customer.id)).all())
     results = []
     for r in rows:
@@ -467,13 +832,6 @@ def _write(session, run_id, prev_id, rows, fitted, day, actor) -> RefreshResult:
     if prev_id is not None:
         migration = _migration(session, prev_id, run_id)
         n_alerts = _alerts(session, prev_id, run_id)
-    run = session.get(ClassificationRun, run_id)
-    run.status = "succeeded"
-    run.as_of = day
-    run.finished_at = utcnow()
-    run.customers = len(results)
-    run.migration = migration
-    run.classifiers = [{**_jsonable(c.record()), "state": classifier_state(c)} for c in fitted]
     audit.record(
         session,
         actor=actor,
@@ -482,19 +840,49 @@ def _write(session, run_id, prev_id, rows, fitted, day, actor) -> RefreshResult:
         entity_id=run_id,
         changes={"customers": len(results), "alerts": n_alerts, "as_of": day},
     )
-    return RefreshResult(run_id, "succeeded", day, len(results), n_alerts, prev_id, migration)
+    values = {
+        "as_of": day,
+        "customers": len(results),
+        "migration": migration,
+        "classifiers": [{**_jsonable(c.record()), "state": classifier_state(c)} for c in fitted],
+    }
+    result = RefreshResult(run_id, "succeeded", day, len(results), n_alerts, prev_id, migration)
+    return result, values
 
 
-def _classes(session, run_id: int, column: str) -> list[dict[str, Any]]:
+def _finish(session, run_id: int, values: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Switch the run to ``succeeded``, in the transaction of its results.
+
+    Guarded by ``status = 'running'``: a run that another process marked interrupted
+    (its heartbeat had stopped) must not come back to life beside a newer run.
+    """
+    base = session.scalar(select(ClassificationRun.settings).where(ClassificationRun.id == run_id))
+    done = session.execute(
+        update(ClassificationRun)
+        .where(ClassificationRun.id == run_id, ClassificationRun.status == "running")
+        .values(status="succeeded", finished_at=utcnow(), settings={**base, **extra}, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise ConflictError(
+            f"run {run_id} was marked interrupted while it worked (no heartbeat); "
+            "its results are dropped, run the refresh again"
+        )
+
+
+def _classes(session, run_id: int, column: str, customers=None) -> list[dict[str, Any]]:
     col = getattr(ClassificationResult, column)
     stmt = select(ClassificationResult.customer_id, col).where(
         ClassificationResult.run_id == run_id
     )
+    if customers is not None:
+        stmt = stmt.where(ClassificationResult.customer_id.in_(customers))
     return [{"customer_id": str(cid), column: v} for cid, v in session.execute(stmt)]
 
 
-def _migration(session, prev_id: int, run_id: int) -> list[dict[str, Any]]:
-    """From-to matrix of the main class (:func:`kehu.analytics.migration.migration_matrix`)."""
+def _migration(session, prev_id: int, run_id: int, customers=None) -> list[dict[str, Any]]:
+    """From-to matrix of the main class (:func:`kehu.analytics.migration.migration_matrix`),
+    of every customer or of those selected by ``customers`` (a select of customer ids)."""
     import pyarrow as pa
 
     from kehu.analytics.migration import migration_matrix
@@ -507,8 +895,8 @@ def _migration(session, prev_id: int, run_id: int) -> list[dict[str, Any]]:
             )
         )
 
-    before = table(_classes(session, prev_id, MIGRATION_CLASS))
-    after = table(_classes(session, run_id, MIGRATION_CLASS))
+    before = table(_classes(session, prev_id, MIGRATION_CLASS, customers))
+    after = table(_classes(session, run_id, MIGRATION_CLASS, customers))
     got = migration_matrix(before, after, MIGRATION_CLASS).to_pyarrow().to_pylist()
     return [_jsonable(r) for r in got]
 
