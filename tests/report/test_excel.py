@@ -119,3 +119,31 @@ def test_write_table_by_extension(tmp_path):
         "t.xlsx",
         "t2.csv",
     ]  # no temporary files left behind
+
+
+def test_no_formulas_in_the_analysts_files(tmp_path):
+    """A formula-like text is a value in the workbook and quoted in CSV; numbers stay numbers."""
+    names = ['=HYPERLINK("http://x","y")', "+1", "@SUM(1)", "-2+3"]
+    df = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "name": names,
+            "segment": ["Champions", "=1+1", None, "Lost"],
+            "monetary": [-1.5, 2.0, 3.0, -4.0],
+        }
+    )
+    wb = load_workbook(write_customers_xlsx(df, tmp_path / "c.xlsx", "en"))
+    ws = wb["Customers"]
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    headers = [c.value for c in ws[1]]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [r[headers.index("Name")] for r in rows] == names
+    assert [r[headers.index("Spend")] for r in rows] == [-1.5, 2.0, 3.0, -4.0]
+    assert ws.cell(row=2, column=headers.index("Name") + 1).quotePrefix  # stays text if edited
+
+    book = load_workbook(write_table(df, tmp_path / "t.xlsx", "en"))
+    assert all(c.data_type != "f" for row in book.active.iter_rows() for c in row)
+    back = pd.read_csv(write_table(df, tmp_path / "t.csv", "en"), encoding="utf-8-sig")
+    assert back["Name"].tolist() == ["'" + n for n in names]
+    assert back["Segment"].tolist()[:2] == ["Champions", "'=1+1"]
+    assert back["Spend"].tolist() == [-1.5, 2.0, 3.0, -4.0]  # a negative number is a number

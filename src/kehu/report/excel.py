@@ -4,7 +4,8 @@
 (translated headers and class names, frozen header row, autofilter, column
 widths fitted to the content), one sheet per class profile and the playbook.
 Every file is written to a temporary name and renamed, so an interrupted run
-never leaves half a workbook.
+never leaves half a workbook.  Cells are written by :mod:`kehu.services.export`,
+the writer of every export: a text is never a formula.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 from kehu.atomic import atomic_path
 from kehu.exceptions import ConfigError
 from kehu.i18n import CLASS_COLUMNS, check_lang, header, label, text, translate_frame_labels
+from kehu.services import export
 
 MAX_WIDTH = 60
 SHARE_COLUMNS = {"customer_share", "revenue_share", "share", "retention", "repeat_rate", "growth"}
@@ -73,8 +75,9 @@ def write_table(
     """Write ``df`` as Parquet, CSV (UTF-8 with BOM, so Excel reads Chinese) or XLSX.
 
     The format follows the extension.  CSV and XLSX get translated headers (and,
-    with ``translate_values``, translated class names); Parquet keeps the
-    canonical column names and values so that it can be read back by kehu.
+    with ``translate_values``, translated class names) and never formulas (a CSV
+    text starting with ``=`` gets a leading ``'``); Parquet keeps the canonical
+    column names and values so that it can be read back by kehu.
     """
     check_lang(lang)
     path = Path(path)
@@ -89,7 +92,7 @@ def write_table(
         if ext == ".parquet":
             df.to_parquet(tmp, index=False)
         elif ext == ".csv":
-            shown.to_csv(tmp, index=False, encoding="utf-8-sig")
+            export.frame_to_csv(shown, tmp)
         else:
             _write_xlsx([(path.stem, shown)], str(tmp))
     return path
@@ -144,14 +147,12 @@ def _for_excel(df: pd.DataFrame) -> pd.DataFrame:
 def _write_xlsx(sheets: list[tuple[str, pd.DataFrame]], path: str) -> None:
     # xlsxwriter directly, a column at a time: pandas' to_excel styles every cell
     # in Python and was ten times slower on customer lists of tens of thousands
-    import xlsxwriter
-
     used: set[str] = set()
-    options = {"strings_to_urls": False, "strings_to_numbers": False}
-    with xlsxwriter.Workbook(path, options) as book:
-        head = book.add_format(
-            {"bold": True, "bg_color": "#EEF2F7", "border": 1, "text_wrap": True}
-        )
+    with export.workbook(path) as book:
+        head_props = {"bold": True, "bg_color": "#EEF2F7", "border": 1, "text_wrap": True}
+        head = book.add_format(head_props)
+        quoted_head = export.quoted_format(book, head_props)
+        quoted = export.quoted_format(book)
         formats = {
             "pct": book.add_format({"num_format": "0.0%"}),
             "money": book.add_format({"num_format": "#,##0.00"}),
@@ -168,8 +169,9 @@ def _write_xlsx(sheets: list[tuple[str, pd.DataFrame]], path: str) -> None:
                 if kind is None and df.columns[j] in shares:
                     kind = "pct"
                 fmt = formats.get(kind) if kind else None
-                ws.write(0, j, str(col), head)
-                ws.write_column(1, j, values, fmt)
+                title = str(col)
+                ws.write(0, j, title, quoted_head if export.is_formula_like(title) else head)
+                export.write_column(ws, 1, j, values, quoted, fmt)
                 sample = [str(v) for v in data[col].head(500).dropna().tolist()]
                 width = min(MAX_WIDTH, max([_width(col)] + [_width(v) for v in sample]) + 2)
                 ws.set_column(j, j, max(width, 12) if kind in ("date", "datetime") else width)

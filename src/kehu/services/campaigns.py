@@ -36,11 +36,9 @@ masked by role) and reports.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import math
 import time
@@ -53,7 +51,7 @@ from sqlalchemy.orm import Session
 
 from kehu.analytics.uplift import diff_proportions, variance_from_sums, welch_diff
 from kehu.exceptions import ConflictError, NotFoundError, SchemaError
-from kehu.services import audit
+from kehu.services import audit, export
 from kehu.services.access import Actor, require
 from kehu.services.customers import _filtered  # the customer list's selection, not a copy
 from kehu.services.loyalty import CANCELLED, serialise_writes
@@ -342,7 +340,10 @@ def export_members(
     format: str = "csv",
     group: str = "treatment",
 ) -> tuple[bytes, str]:
-    """The member list as CSV (UTF-8 with BOM) or Excel; ``group`` or ``"all"``."""
+    """The member list as CSV (UTF-8 with BOM) or Excel; ``group`` or ``"all"``.
+
+    Cells are data, never formulas (:mod:`kehu.services.export`).
+    """
     campaign = get_campaign(session, actor=actor, campaign_id=campaign_id)
     if format not in ("csv", "xlsx"):
         raise SchemaError(f"export format must be csv or xlsx, got {format!r}")
@@ -364,22 +365,7 @@ def export_members(
         entity_id=campaign_id,
         changes={"rows": len(table), "format": format, "group": group},
     )
-    if format == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(header)
-        w.writerows(table)
-        return ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False})
-    sheet = book.add_worksheet("members")
-    sheet.write_row(0, 0, header)
-    for i, row in enumerate(table, start=1):
-        sheet.write_row(i, 0, row)
-    book.close()
-    return out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return export.export_table(format, header, table, sheet="members")
 
 
 def launch(

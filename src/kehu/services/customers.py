@@ -8,10 +8,8 @@ forget them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from kehu.exceptions import ConfigError, ConflictError, SchemaError
-from kehu.services import audit
+from kehu.services import audit, export
 from kehu.services.access import Actor, require
 from kehu.services.paging import check_page, fetch_page
 from kehu.services.privacy import current_consents, mask_customer
@@ -263,7 +261,8 @@ def export_customers(
     """The filtered list as CSV (UTF-8 with BOM, for Excel) or an Excel workbook.
 
     Returns the bytes and the media type.  Personal data are masked as for the
-    list; the export is written to the audit log.
+    list; the export is written to the audit log.  Cells are data, never
+    formulas (:mod:`kehu.services.export`).
     """
     require(actor, "customers.export")
     if format not in ("csv", "xlsx"):
@@ -280,25 +279,7 @@ def export_customers(
         entity="customer",
         changes={"rows": len(items), "format": format, "filters": filters},
     )
-    if format == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(header)
-        w.writerows(table)
-        return ("\ufeff" + buf.getvalue()).encode("utf-8"), "text/csv; charset=utf-8"
-    import xlsxwriter
-
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("customers")
-    sheet.write_row(0, 0, header)
-    for i, row in enumerate(table, start=1):
-        sheet.write_row(i, 0, row)
-    book.close()
-    return (
-        out.getvalue(),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    return export.export_table(format, header, table, sheet="customers")
 
 
 def _cell(value: Any) -> Any:
