@@ -4,53 +4,211 @@
   ``pii.view`` (``13812345678`` -> ``138****5678``).
 * Consents are records per purpose; the latest record of a purpose is its
   state, and a withdrawal is a new record (the history is kept).
-* One person's data can be exported (everything the store holds about the
-  customer) and anonymised on request: personal fields are cleared, contacts
-  deleted, the free text of interactions and feedback blanked; orders and
-  classes stay for the figures, tied to an anonymous customer.
+* One person's data can be exported and erased on request (PIPL articles 45
+  and 47).  Both are driven by one list of where personal data live: the
+  ``info={"personal": <kind>}`` markers on the store's columns
+  (:func:`personal_columns`); every other text, JSON or date column is listed
+  in :data:`NOT_PERSONAL` with the reason, and a test keeps the two complete.
+
+The kinds of personal column (:data:`KINDS`):
+
+``field``
+    an attribute of the row's own person (a customer's phone, a contact's
+    WeChat id, a member's birthday): cleared on the person's rows.
+``text``
+    free text that may name anyone (call notes, feedback, audit changes):
+    cleared on the person's rows, and the person's values are replaced by
+    ``[erased]`` wherever they appear in other rows.
+``mention``
+    text no one person owns (load records, alert messages, errors, a
+    campaign's description and filter): the person's values are replaced in
+    every row.
+
+A row is the person's when it refers to the customer (``customer_id``) or,
+through a required foreign key, to a row that does (ledger entries through
+the account, order lines through the order); audit rows are the person's
+when they are about the customer or about one of their rows
+(:data:`AUDIT_ENTITIES`).  Erasure keeps the rows, the figures and who
+changed which field when; it removes the values.  See ``docs/privacy.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
+import json
+import logging
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import JSON, Date, Engine, String, Table, Text, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
-from kehu.exceptions import SchemaError
+from kehu.exceptions import ConfigError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
 from kehu.services.scope import scoped_customer
 from kehu.store.models import (
     CONSENT_PURPOSES,
-    ClassificationResult,
+    Base,
     Consent,
-    Contact,
     Customer,
     Feedback,
-    Interaction,
-    LedgerEntry,
-    LoyaltyAccount,
-    Order,
-    SurveyAnswer,
-    Task,
     utcnow,
 )
 
+log = logging.getLogger("kehu.privacy")
+
 PII_FIELDS = ("phone", "email", "wechat")
-#: cleared by anonymisation (besides contacts, which are deleted)
-ERASED_FIELDS = (
-    "name",
-    "phone",
-    "email",
-    "district",
-    "gender",
-    "age_band",
-    "income_band",
-    "signup_date",
-)
+
+#: the kinds of personal column (see the module's docstring)
+KINDS = {
+    "field": "an attribute of the row's own person: cleared on their rows",
+    "text": "free text that may name anyone: cleared on the person's rows, "
+    "their values replaced in every other row",
+    "mention": "text no one person owns: the person's values replaced in every row",
+}
+#: what replaces a person's value that cannot simply be emptied
+ERASED = "[erased]"
+
+#: every text, JSON and date column that is *not* personal data, with the reason;
+#: a column of those types must be here or carry ``info={"personal": ...}``
+NOT_PERSONAL: dict[str, str] = {
+    # customers: the business's own key and coarse, non-identifying attributes kept for figures
+    "customers.code": "the source system's customer id: the business's own key",
+    "customers.country": "coarse region, kept for regional figures",
+    "customers.province": "coarse region, kept for regional figures",
+    "customers.city": "coarse region, kept for regional figures",
+    "customers.region": "sales region (大区)",
+    "customers.area_type": "urban / rural class of the area",
+    "customers.channel": "sales channel",
+    "customers.size": "business size class",
+    "customers.sales_rep": "the rep in charge (staff, not the customer)",
+    "customers.distributor": "the distributor's id (a business)",
+    "customer_contacts.role": "the contact's function (owner, buyer ...); the rows are deleted",
+    "customer_tags.tag": "labels the team gives (classes, programmes)",
+    "consents.purpose": "one of the fixed purposes",
+    "consents.source": "how consent was given (form, phone call, import)",
+    # staff accounts: personal data of employees, not of customers, managed with the users
+    "roles.name": "role name",
+    "roles.description": "role description",
+    "users.username": "staff account",
+    "users.display_name": "staff account",
+    "users.role": "staff account",
+    "users.rep_name": "staff account",
+    "users.password_hash": "staff account",
+    "api_tokens.kind": "token kind",
+    "api_tokens.name": "token label chosen by staff",
+    "api_tokens.token_hash": "keyed hash of a token",
+    "login_attempts.username": "staff sign-in throttling",
+    "login_attempts.client": "staff sign-in throttling",
+    "login_throttle.key": "staff sign-in throttling",
+    "audit_log.username": "the staff member who acted",
+    "audit_log.action": "what was done",
+    "audit_log.entity": "kind of thing changed",
+    "audit_log.entity_id": "id of the thing changed (a customer's is its code)",
+    # products and orders: figures, tied to the customer by id only
+    "products.code": "product",
+    "products.name": "product",
+    "products.category": "product",
+    "products.category2": "product",
+    "products.brand": "product",
+    "products.pack_size": "product",
+    "products.source_hash": "digest of product values",
+    "orders.order_no": "order id (or <customer code>@<time>)",
+    "orders.channel": "sales channel",
+    "orders.store_id": "the selling store",
+    "orders.status": "order status",
+    "orders.source": "file or api",
+    "orders.content_hash": "digest of customer code, time and lines",
+    "order_lines.product_code": "product",
+    "order_lines.status": "line status",
+    "load_runs.fingerprint": "digest of file paths, sizes and options",
+    "load_runs.status": "load status",
+    "load_runs.counts": "counts per kind",
+    # follow-ups, feedback and surveys: classes and states (the texts are personal)
+    "interactions.kind": "call, visit ...",
+    "tasks.kind": "call, visit ...",
+    "tasks.due_date": "a work date",
+    "tasks.status": "task state",
+    "tasks.source": "manual or revisit:<run>:<classifier>:<class>",
+    "feedback.channel": "app, phone ...",
+    "feedback.category": "category (a class)",
+    "feedback.category_source": "model or user",
+    "feedback.sentiment": "sentiment class",
+    "feedback.status": "handling state",
+    "survey_answers.survey": "nps or csat",
+    # loyalty: points and tiers are figures
+    "loyalty_accounts.tier": "tier class",
+    "loyalty_accounts.tier_since": "date of the tier change",
+    "loyalty_ledger.key": "posting key (kind, order, account, customer code)",
+    "loyalty_ledger.kind": "posting kind",
+    "loyalty_ledger.expires_on": "expiry date of points",
+    "loyalty_rules.rules": "programme rules",
+    # campaigns: shared settings and states
+    "campaigns.name": "campaign name chosen by staff",
+    "campaigns.channel": "sms, wechat, email",
+    "campaigns.status": "campaign state",
+    "campaigns.webhook_url": "the sender's endpoint",
+    "campaigns.audience": "counts of the audience build",
+    "campaign_members.group": "treatment or control",
+    "campaign_members.send_status": "delivery state",
+    # classification: classes, scores and run settings
+    "classification_runs.status": "run state",
+    "classification_runs.as_of": "analysis date",
+    "classification_runs.classifiers": "classifier parameters and thresholds",
+    "classification_runs.settings": "run settings",
+    "classification_runs.migration": "class-to-class counts",
+    "classification_runs.owner": "host:pid of the process running",
+    "classification_results.as_of": "analysis date",
+    "classification_results.rfm8": "class",
+    "classification_results.segment": "class",
+    "classification_results.freq_tier": "class",
+    "classification_results.spend_tier": "class",
+    "classification_results.abc": "class",
+    "classification_results.lifecycle": "class",
+    "classification_results.last_purchase": "derived from the orders, kept with them",
+    "classification_results.scores": "model scores",
+    "alerts.kind": "alert kind",
+    "alerts.classifier": "classifier name",
+    "alerts.from_class": "class",
+    "alerts.to_class": "class",
+}
+
+#: audit ``entity`` -> the table whose rows it names; an audit row about one of the
+#: person's rows is the person's (a ``customer`` row names the customer by code)
+AUDIT_ENTITIES = {
+    "customer": "customers",
+    "interaction": "interactions",
+    "task": "tasks",
+    "feedback": "feedback",
+    "survey_answer": "survey_answers",
+}
+#: audit entities that are never about one customer
+AUDIT_ENTITIES_NOT_PERSONAL = {
+    "user": "staff accounts",
+    "api_token": "staff tokens",
+    "classification_run": "a run over every customer",
+    "campaign": "a campaign (its members are separate rows)",
+    "load_run": "a file load",
+    "order": "an order: figures, tied to the customer by code",
+    "feedback_model": "the category model",
+    "loyalty": "programme rules and tier runs",
+}
+#: fields whose values name a person: searched for in every text on erasure
+IDENTIFIERS = ("name", "phone", "email", "wechat")
+#: keys in audit changes that hold personal values without being a column's name
+AUDIT_KEYS = ("reason",)  # loyalty.adjust: the ledger note
+#: tables whose rows are deleted on erasure rather than cleared
+DELETED_ON_ERASURE = ("customer_contacts",)
+_CHECKED_TYPES = (String, Text, JSON, Date)
+
+
+# --- masking and consents ---------------------------------------------------------------------
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -143,12 +301,268 @@ def has_consent(customer: Customer, purpose: str) -> bool:
     return bool(state and state["granted"])
 
 
-def _rows(session: Session, model, where) -> list[dict[str, Any]]:
-    cols = [c.key for c in model.__table__.columns]
+# --- where personal data live -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PersonalColumn:
+    """One column that holds personal data, from its ``info`` marker."""
+
+    table: str
+    column: str
+    kind: str
+    #: what the person's own rows get instead of the value (``None``: NULL); for a
+    #: JSON column, what replaces the values of personal keys (``None``: the key goes)
+    erased: Any = None
+    #: JSON only: keys cleared on the person's rows besides the personal field names
+    keys: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}.{self.column}"
+
+
+@functools.cache
+def personal_columns() -> tuple[PersonalColumn, ...]:
+    """Every column marked ``info={"personal": kind}`` on the store's tables."""
+    out = []
+    for table in Base.metadata.sorted_tables:
+        for col in table.columns:
+            kind = col.info.get("personal")
+            if kind is None:
+                continue
+            if kind not in KINDS:
+                raise ConfigError(f"{table.name}.{col.name}: unknown personal kind {kind!r}")
+            keys = tuple(col.info.get("keys", ()))
+            out.append(PersonalColumn(table.name, col.name, kind, col.info.get("erased"), keys))
+    return tuple(out)
+
+
+def unlisted_columns() -> list[str]:
+    """Text, JSON and date columns neither marked personal nor in :data:`NOT_PERSONAL`."""
+    marked = {c.name for c in personal_columns()}
     return [
-        {k: _plain(getattr(r, k)) for k in cols}
-        for r in session.scalars(select(model).where(where))
+        f"{t.name}.{c.name}"
+        for t in Base.metadata.sorted_tables
+        for c in t.columns
+        if isinstance(c.type, _CHECKED_TYPES)
+        and not c.foreign_keys
+        and f"{t.name}.{c.name}" not in marked | set(NOT_PERSONAL)
     ]
+
+
+@functools.cache
+def _personal_keys() -> frozenset[str]:
+    """Field names whose values are personal wherever they appear in JSON (audit changes)."""
+    names = {
+        c.column
+        for c in personal_columns()
+        if c.kind in ("field", "text") and not isinstance(_table(c.table).c[c.column].type, JSON)
+    }
+    return frozenset(names | set(AUDIT_KEYS))
+
+
+def _table(name: str) -> Table:
+    return Base.metadata.tables[name]
+
+
+def _direct_link(table: Table, customer_id: int) -> ColumnElement[bool] | None:
+    if table.name == "customers":
+        return table.c.id == customer_id
+    for fk in table.foreign_keys:
+        if fk.column.table.name == "customers":
+            return fk.parent == customer_id
+    return None
+
+
+def _link(table: Table, person: _Person) -> ColumnElement[bool] | None:
+    """Where the person's rows of ``table`` are; ``None``: the table has none."""
+    if table.name == "audit_log":
+        return _audit_link(table, person)
+    direct = _direct_link(table, person.id)
+    if direct is not None:
+        return direct
+    # through a required reference to a row of the person (ledger -> account, line -> order);
+    # optional references (SET NULL) are associations, not ownership
+    via = []
+    for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
+        parent = fk.column.table
+        where = _direct_link(parent, person.id) if not fk.parent.nullable else None
+        if where is not None:
+            via.append(fk.parent.in_(select(fk.column).where(where)))
+    return or_(*via) if via else None
+
+
+def _audit_link(table: Table, person: _Person) -> ColumnElement[bool]:
+    c = table.c
+    parts = [(c.entity == "customer") & (c.entity_id == person.code)]
+    for entity, name in AUDIT_ENTITIES.items():
+        if name == "customers":
+            continue
+        rows = _table(name)
+        ids = select(cast(rows.c.id, String)).where(_direct_link(rows, person.id))
+        parts.append((c.entity == entity) & c.entity_id.in_(ids))
+    return or_(*parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Person:
+    id: int
+    code: str
+
+
+# --- the person's values and where they appear -----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Needle:
+    """One value of the person: LIKE patterns to find rows, a regex to replace it."""
+
+    patterns: tuple[str, ...]
+    regex: re.Pattern[str]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+def _escaped(text: str) -> str:
+    """How a JSON column stores ``text`` (non-ASCII as ``\\uXXXX``)."""
+    return json.dumps(text)[1:-1]
+
+
+def _needle(value: str) -> _Needle | None:
+    """Search and replacement for one value; ``None`` when too short to be told apart."""
+    value = value.strip()
+    if not value or value in (ERASED, _table("customers").c.name.info.get("erased")):
+        return None
+    digits = re.sub(r"\D", "", value)
+    if len(digits) >= 7 and not re.search(r"[^\d\s()+\-.]", value):
+        # a phone number, however it was typed: digits with optional separators
+        if len(digits) == 13 and digits.startswith("86"):
+            digits = digits[2:]
+        spaced = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+        forms = {value, digits, spaced, spaced.replace(" ", "-")}
+        body = r"[\s\-]?".join(digits)
+        regex = re.compile(rf"(?<!\d)(?:\+?86[\s\-]?)?{body}(?!\d)")
+        return _Needle(tuple(sorted(_like(f) for f in forms)), regex)
+    if (value.isascii() and len(value) < 3) or len(value) < 2:
+        return None
+    forms = {value, _escaped(value)}
+    alts = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    # ASCII values only as whole words: "Li" must not take a bite of "Lisbon"
+    regex = rf"(?<![\w.@])(?:{alts})(?![\w@])" if value.isascii() else f"(?:{alts})"
+    return _Needle(tuple(sorted(_like(f) for f in forms)), re.compile(regex, re.IGNORECASE))
+
+
+def _leaves(value: Any, keys: Iterable[str]) -> Iterable[str]:
+    """String values under ``keys`` anywhere in a JSON value."""
+    keys = set(keys)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in keys:
+                yield from _strings(v)
+            else:
+                yield from _leaves(v, keys)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _leaves(v, keys)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _known_values(session: Session, person: _Person) -> list[_Needle]:
+    """The person's identifying values: current ones and every earlier one in the audit log."""
+    values: set[str] = set()
+    for col in personal_columns():
+        if col.kind != "field" or col.column not in IDENTIFIERS:
+            continue
+        table = _table(col.table)
+        where = _link(table, person)
+        values.update(v for v in session.scalars(select(table.c[col.column]).where(where)) if v)
+    log_table = _table("audit_log")
+    for changes in session.scalars(
+        select(log_table.c.changes).where(_audit_link(log_table, person))
+    ):
+        values.update(_leaves(changes, IDENTIFIERS))
+    needles = [_needle(v) for v in sorted(values, key=len, reverse=True)]
+    return [n for n in needles if n is not None]
+
+
+def _scrub(value: Any, needles: list[_Needle]) -> Any:
+    """``value`` with each of the person's values replaced by ``[erased]`` (JSON walked)."""
+    if isinstance(value, str):
+        for n in needles:
+            value = n.regex.sub(ERASED, value)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(k, needles): _scrub(v, needles) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, needles) for v in value]
+    return value
+
+
+def _erase_keys(value: Any, keys: frozenset[str], erased: Any) -> Any:
+    """JSON with the values of ``keys`` replaced by ``erased`` (or dropped when ``None``)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k in keys:
+                if erased is not None:
+                    out[k] = erased
+            else:
+                out[k] = _erase_keys(v, keys, erased)
+        return out
+    if isinstance(value, list):
+        return [_erase_keys(v, keys, erased) for v in value]
+    return value
+
+
+def _by_table(kinds: tuple[str, ...]) -> dict[str, list[PersonalColumn]]:
+    out: dict[str, list[PersonalColumn]] = {}
+    for col in personal_columns():
+        if col.kind in kinds:
+            out.setdefault(col.table, []).append(col)
+    return out
+
+
+def _mentions(session: Session, needles: list[_Needle]):
+    """``(table, column, primary key, value)`` of every text or mention holding a needle."""
+    if not needles:
+        return
+    patterns = sorted({p for n in needles for p in n.patterns})
+    for name, cols in _by_table(("text", "mention")).items():
+        table = _table(name)
+        (pk,) = table.primary_key.columns
+        for col in cols:
+            c = table.c[col.column]
+            text = cast(c, Text) if isinstance(c.type, JSON) else c
+            hit = or_(*[text.ilike(p, escape="!") for p in patterns])
+            for key, value in session.execute(select(pk, c).where(hit)):
+                if _scrub(value, needles) != value:  # the LIKE is a coarse first pass
+                    yield name, col, key, value
+
+
+# --- export --------------------------------------------------------------------------------------
+
+#: export section of a table when it is not the table's name
+_SECTIONS = {
+    "customers": "customer",
+    "customer_contacts": "contacts",
+    "customer_tags": "tags",
+    "loyalty_accounts": "loyalty_account",
+    "classification_results": "classifications",
+}
+_SINGLE = ("customers", "loyalty_accounts")
 
 
 def _plain(value: Any) -> Any:
@@ -157,76 +571,222 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _rows(session: Session, table: Table, where) -> list[dict[str, Any]]:
+    (pk,) = table.primary_key.columns
+    got = session.execute(select(table).where(where).order_by(pk)).mappings()
+    return [{k: _plain(v) for k, v in r.items()} for r in got]
+
+
 def export_person(session: Session, *, actor: Actor, code: str) -> dict[str, Any]:
-    """Everything the store holds about one customer, as JSON-ready data (unmasked)."""
+    """Everything the store holds about one customer, as JSON-ready data (unmasked).
+
+    One section per table with rows of the person (found as erasure finds
+    them), ``mentions``: the other rows whose text holds one of the person's
+    values (table, column and id, not the text: it is about someone else too),
+    and ``places``: the list of personal columns that erasure clears.
+    """
     require(actor, "privacy.manage")
     c = scoped_customer(session, actor=actor, code=code)
-    account = session.scalar(select(LoyaltyAccount).where(LoyaltyAccount.customer_id == c.id))
-    order_ids = select(Order.id).where(Order.customer_id == c.id)
-    from kehu.store.models import OrderLine
-
-    data = {
-        "exported_at": utcnow().isoformat(),
-        "customer": _rows(session, Customer, Customer.id == c.id)[0],
-        "contacts": _rows(session, Contact, Contact.customer_id == c.id),
-        "tags": sorted(t.tag for t in c.tags),
-        "consents": _rows(session, Consent, Consent.customer_id == c.id),
-        "orders": _rows(session, Order, Order.customer_id == c.id),
-        "order_lines": _rows(session, OrderLine, OrderLine.order_id.in_(order_ids)),
-        "interactions": _rows(session, Interaction, Interaction.customer_id == c.id),
-        "tasks": _rows(session, Task, Task.customer_id == c.id),
-        "feedback": _rows(session, Feedback, Feedback.customer_id == c.id),
-        "survey_answers": _rows(session, SurveyAnswer, SurveyAnswer.customer_id == c.id),
-        "loyalty_account": None
-        if account is None
-        else _rows(session, LoyaltyAccount, LoyaltyAccount.id == account.id)[0],
-        "loyalty_ledger": []
-        if account is None
-        else _rows(session, LedgerEntry, LedgerEntry.account_id == account.id),
-        "classifications": _rows(
-            session, ClassificationResult, ClassificationResult.customer_id == c.id
-        ),
-    }
+    person = _Person(c.id, c.code)
+    data: dict[str, Any] = {"exported_at": utcnow().isoformat()}
+    for table in Base.metadata.sorted_tables:
+        where = _link(table, person)
+        if where is None:
+            continue
+        rows = _rows(session, table, where)
+        section = _SECTIONS.get(table.name, table.name)
+        if table.name in _SINGLE:
+            data[section] = rows[0] if rows else None
+        elif table.name == "customer_tags":
+            data[section] = sorted(r["tag"] for r in rows)
+        else:
+            data[section] = rows
+    own = _own_keys(session, person)
+    data["mentions"] = [
+        {"table": t, "column": col.column, "id": key}
+        for t, col, key, _ in _mentions(session, _known_values(session, person))
+        if (t, key) not in own
+    ]
+    data["places"] = [
+        {"table": p.table, "column": p.column, "kind": p.kind, "meaning": KINDS[p.kind]}
+        for p in personal_columns()
+    ]
     audit.record(session, actor=actor, action="privacy.export", entity="customer", entity_id=code)
     return data
 
 
-def anonymise_person(session: Session, *, actor: Actor, code: str, note: str | None = None) -> None:
+def _own_keys(session: Session, person: _Person) -> set[tuple[str, Any]]:
+    out = set()
+    for name in _by_table(("text", "mention")):
+        table = _table(name)
+        where = _link(table, person)
+        if where is None:
+            continue
+        (pk,) = table.primary_key.columns
+        out.update((name, k) for k in session.scalars(select(pk).where(where)))
+    return out
+
+
+# --- erasure -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Erasure:
+    """What an erasure changed: rows per table, and what became of the category model."""
+
+    rows: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: ``None``, ``"retrained"`` or ``"deleted"`` (it had learnt from the person's texts)
+    category_model: str | None = None
+
+    @property
+    def tables(self) -> list[str]:
+        return sorted(self.rows)
+
+    def _count(self, table: str, n: int = 1) -> None:
+        if n:
+            self.rows[table] = self.rows.get(table, 0) + n
+
+
+def anonymise_person(
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    note: str | None = None,
+    workspace: Path | None = None,
+) -> Erasure:
     """Erase one customer's personal data on request; figures stay, anonymous.
 
-    Personal fields are cleared, contacts deleted, the free text of
-    interactions, feedback and survey answers blanked, marketing switched off.
-    The customer id stays (orders refer to it); the audit log keeps that it
-    happened, not what was erased.
+    On the person's rows every personal column is cleared (contacts are
+    deleted; the audit rows keep who changed which field when, with the values
+    replaced by ``[erased]``); in every other row, the person's names, phone
+    numbers, e-mail addresses and WeChat ids -- the current ones and every
+    earlier one the audit log knew -- are replaced by ``[erased]`` wherever
+    they appear in a text.  Marketing is switched off and every consent
+    withdrawn.  With ``workspace``, a feedback category model that had learnt
+    from the erased texts is retrained without them (deleted when too few
+    labels remain).  The customer id stays (orders refer to it); the audit log
+    keeps that the erasure happened, not what was erased.
+
+    Call :func:`drop_old_versions` after the commit, so that the database
+    files do not keep the old values in freed space.
     """
     require(actor, "privacy.manage")
     c = scoped_customer(session, actor=actor, code=code, for_update=True)
-    for f in ERASED_FIELDS:
-        setattr(c, f, None)
-    c.name = "(已匿名 anonymised)"
-    c.no_personalised_marketing = True
-    c.anonymised_at = utcnow()
-    c.contacts = []
+    session.flush()
+    person = _Person(c.id, c.code)
+    needles = _known_values(session, person)
+    result = Erasure()
+    labelled = _labelled_feedback(session, person, needles)
+
+    # the person's own rows
+    keys = _personal_keys()
+    for name, cols in _by_table(("field", "text")).items():
+        table = _table(name)
+        where = _link(table, person)
+        if where is None:  # no rows of one person (a test keeps field columns linked)
+            continue
+        (pk,) = table.primary_key.columns
+        if name in DELETED_ON_ERASURE:
+            result._count(name, session.execute(delete(table).where(where)).rowcount or 0)
+            continue
+        for row in session.execute(select(pk, *[table.c[x.column] for x in cols]).where(where)):
+            values = {}
+            for col in cols:
+                old = row._mapping[col.column]
+                if isinstance(table.c[col.column].type, JSON):
+                    new = _erase_keys(old, keys | set(col.keys), col.erased)
+                    new = _scrub(new, needles)
+                elif col.kind == "text" and old is None:
+                    new = None
+                else:
+                    new = col.erased
+                if new != old:
+                    values[col.column] = new
+            if values:
+                session.execute(update(table).where(pk == row[0]).values(**values))
+                result._count(name)
+
+    # the person's values in every other text
+    for name, col, key, value in list(_mentions(session, needles)):
+        table = _table(name)
+        (pk,) = table.primary_key.columns
+        session.execute(update(table).where(pk == key).values({col.column: _scrub(value, needles)}))
+        result._count(name)
+
     session.execute(
-        update(Interaction).where(Interaction.customer_id == c.id).values(notes=None, outcome=None)
+        update(Customer)
+        .where(Customer.id == person.id)
+        .values(no_personalised_marketing=True, anonymised_at=utcnow())
     )
-    session.execute(update(Feedback).where(Feedback.customer_id == c.id).values(text=None))
-    session.execute(
-        update(LoyaltyAccount).where(LoyaltyAccount.customer_id == c.id).values(birthday=None)
-    )
-    session.execute(
-        update(SurveyAnswer).where(SurveyAnswer.customer_id == c.id).values(comment=None)
-    )
+    session.flush()
+    session.expire_all()  # the rows changed under the ORM
+    c = session.get(Customer, person.id)
     for purpose in CONSENT_PURPOSES:
         c.consents.append(
             Consent(purpose=purpose, granted=False, source="erasure", recorded_by=actor.user_id)
         )
     session.flush()
+    if workspace is not None and labelled:
+        result.category_model = _retrain_category_model(session, actor, workspace)
     audit.record(
         session,
         actor=actor,
         action="privacy.anonymise",
         entity="customer",
         entity_id=code,
+        changes={
+            "rows": dict(sorted(result.rows.items())),
+            "category_model": result.category_model,
+        },
         note=note,
     )
+    return result
+
+
+def _labelled_feedback(session: Session, person: _Person, needles: list[_Needle]) -> bool:
+    """Whether a text the category model may have learnt from is about to change."""
+    labelled = (Feedback.category_source == "user") & Feedback.text.is_not(None)
+    if session.scalar(select(Feedback.id).where(labelled, Feedback.customer_id == person.id)):
+        return True
+    patterns = sorted({p for n in needles for p in n.patterns})
+    if not patterns:
+        return False
+    hit = or_(*[Feedback.text.ilike(p, escape="!") for p in patterns])
+    return session.scalar(select(Feedback.id).where(labelled, hit).limit(1)) is not None
+
+
+def _retrain_category_model(session: Session, actor: Actor, workspace: Path) -> str | None:
+    """Retrain the workspace's category model on the scrubbed labels, or delete it."""
+    from kehu.services import feedback
+
+    if not (Path(workspace) / feedback.MODEL_FILE).is_file():
+        return None
+    try:
+        feedback.train_category_model(session, actor=actor, workspace=workspace)
+        return "retrained"
+    except SchemaError:  # too few labels left: back to the lexicon categories
+        feedback.delete_category_model(workspace, actor=actor)
+        return "deleted"
+
+
+def drop_old_versions(engine: Engine, tables: Iterable[str]) -> dict[str, Any]:
+    """After an erasure's commit: let the database files forget the old values.
+
+    SQLite overwrites freed space itself (``secure_delete``, set on every
+    connection); the write-ahead log still holds the old page images until a
+    checkpoint, so it is checkpointed and truncated.  PostgreSQL keeps old row
+    versions until ``VACUUM``, run here on the changed tables.  Failures are
+    logged and returned, not raised: the erasure itself is committed.
+    """
+    from kehu.store.engine import checkpoint_wal, vacuum_tables
+
+    try:
+        if engine.dialect.name == "sqlite":
+            return {"checkpoint": checkpoint_wal(engine)}
+        if engine.dialect.name == "postgresql":
+            return {"vacuumed": vacuum_tables(engine, sorted(set(tables)))}
+    except Exception as exc:  # reported, not raised: the erasure stands
+        log.warning("after an erasure, the old row versions were not dropped: %s", exc)
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -19,7 +22,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and a busy timeout."""
+    """An engine for ``url``; SQLite gets foreign keys, WAL, secure delete and a busy timeout."""
     url = normalise_url(url)
     try:
         parsed = make_url(url)
@@ -33,6 +36,9 @@ def make_engine(url: str, **kwargs) -> Engine:
         def _pragmas(dbapi_con, _record):  # every new connection
             cur = dbapi_con.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
+            # freed space is overwritten with zeros, so erased values do not linger in the
+            # file (the default of some builds only, so set it on every connection)
+            cur.execute("PRAGMA secure_delete=ON")
             if parsed.database and parsed.database != ":memory:":
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
@@ -49,3 +55,37 @@ def make_engine(url: str, **kwargs) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def checkpoint_wal(engine: Engine, *, attempts: int = 20, wait: float = 0.1) -> dict[str, int]:
+    """Copy a SQLite database's write-ahead log into the file and truncate the log.
+
+    The log holds page images of earlier transactions (old values included)
+    until a checkpoint resets it.  A reader in the middle of a transaction
+    keeps the log from being reset, so the checkpoint is tried again a few
+    times.  Returns SQLite's answer: ``busy`` (1 when it could not finish),
+    ``log`` and ``checkpointed`` frames.
+    """
+    got = (1, -1, -1)
+    for i in range(attempts):
+        with engine.connect() as con:
+            got = tuple(con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one())
+        if got[0] == 0:
+            break
+        time.sleep(wait * (i + 1))
+    return {"busy": got[0], "log": got[1], "checkpointed": got[2]}
+
+
+def vacuum_tables(engine: Engine, tables: Sequence[str]) -> list[str]:
+    """``VACUUM`` PostgreSQL tables (outside a transaction), so old row versions go.
+
+    Only versions no open transaction can still see are removed: a long
+    transaction running meanwhile keeps them until the next (auto)vacuum.
+    """
+    done = []
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
+        quote = con.dialect.identifier_preparer.quote
+        for name in tables:
+            con.exec_driver_sql(f"VACUUM {quote(name)}")
+            done.append(name)
+    return done

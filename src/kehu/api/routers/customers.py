@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field
 
-from kehu.api.deps import CurrentUser, SessionDep
+from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
 from kehu.api.schemas.common import ERRORS, Text
 from kehu.api.schemas.customers import (
     AnonymiseIn,
@@ -181,8 +181,15 @@ def export_person(customer_id: CustomerId, actor: CurrentUser, session: SessionD
 
 @router.post("/{customer_id}/anonymise", status_code=204)
 def anonymise(
-    customer_id: CustomerId, body: AnonymiseIn, actor: CurrentUser, session: SessionDep
+    customer_id: CustomerId,
+    body: AnonymiseIn,
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> None:
-    """Erase the personal data on request; orders and classes stay, anonymous."""
-    privacy.anonymise_person(session, actor=actor, code=customer_id, note=body.note)
+    """Erase the personal data on request, from every table; orders and classes stay."""
+    erasure = privacy.anonymise_person(
+        session, actor=actor, code=customer_id, note=body.note, workspace=settings.workspace
+    )
     session.commit()
+    privacy.drop_old_versions(session.get_bind(), erasure.tables)

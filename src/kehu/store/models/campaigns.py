@@ -16,11 +16,11 @@ class Campaign(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text, info={"personal": "mention"})
     channel: Mapped[str | None] = mapped_column(String(32))  # sms, wechat, email ...
     status: Mapped[str] = mapped_column(String(16), default="draft")
     #: {"classes": {"rfm8": [...]}, "filter": "..."}
-    target: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    target: Mapped[dict[str, Any]] = mapped_column(default=dict, info={"personal": "mention"})
     control_share: Mapped[float] = mapped_column(default=0.1)
     seed: Mapped[int] = mapped_column(default=0)
     response_days: Mapped[int] = mapped_column(default=30)
@@ -45,4 +45,5 @@ class CampaignMember(Base):
     send_status: Mapped[str | None] = mapped_column(String(32))
     #: webhook deliveries tried for this member, and the last failure
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    last_error: Mapped[str | None] = mapped_column(Text)
+    #: may quote the receiver's answer about the member
+    last_error: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})

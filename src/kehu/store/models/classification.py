@@ -35,7 +35,7 @@ class ClassificationRun(Base):
     as_of: Mapped[dt.date | None]
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text, info={"personal": "mention"})
     #: classifier records: name, rule version, parameters, thresholds, fitted state
     classifiers: Mapped[list[Any]] = mapped_column(default=list)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -86,7 +86,8 @@ class ClassificationResult(Base):
     last_purchase: Mapped[dt.date | None]
     #: predicted scores when the models ran (clv, churn probability ...)
     scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: (the customer's attributes among them: erased with the customer's own)
+    values: Mapped[dict[str, Any]] = mapped_column(default=dict, info={"personal": "text"})
 
 
 class Alert(Base):
@@ -105,6 +106,7 @@ class Alert(Base):
     classifier: Mapped[str] = mapped_column(String(32))
     from_class: Mapped[str | None] = mapped_column(String(64))
     to_class: Mapped[str | None] = mapped_column(String(64))
-    message: Mapped[str] = mapped_column(Text)
+    #: names the customer by code (the business's key, not personal data)
+    message: Mapped[str] = mapped_column(Text, info={"personal": "mention"})
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[dt.datetime | None]

@@ -37,29 +37,34 @@ class Customer(Timestamps, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the natural key: the customer id of the source system
     code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(
+        String(200), info={"personal": "field", "erased": "(已匿名 anonymised)"}
+    )
+    phone: Mapped[str | None] = mapped_column(String(40), info={"personal": "field"})
+    email: Mapped[str | None] = mapped_column(String(200), info={"personal": "field"})
     country: Mapped[str | None] = mapped_column(String(64))
     province: Mapped[str | None] = mapped_column(String(64))
     city: Mapped[str | None] = mapped_column(String(64))
-    district: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64), info={"personal": "field"})
     #: sales region (大区) such as 华东; defaults to the province
     region: Mapped[str | None] = mapped_column(String(64), index=True)
     area_type: Mapped[str | None] = mapped_column(String(16))
     channel: Mapped[str | None] = mapped_column(String(64), index=True)
     size: Mapped[str | None] = mapped_column(String(32))
-    gender: Mapped[str | None] = mapped_column(String(16))
-    age_band: Mapped[str | None] = mapped_column(String(32))
-    income_band: Mapped[str | None] = mapped_column(String(32))
+    gender: Mapped[str | None] = mapped_column(String(16), info={"personal": "field"})
+    age_band: Mapped[str | None] = mapped_column(String(32), info={"personal": "field"})
+    income_band: Mapped[str | None] = mapped_column(String(32), info={"personal": "field"})
     sales_rep: Mapped[str | None] = mapped_column(String(100), index=True)
     distributor: Mapped[str | None] = mapped_column(String(200))
-    signup_date: Mapped[dt.date | None]
+    signup_date: Mapped[dt.date | None] = mapped_column(info={"personal": "field"})
     no_personalised_marketing: Mapped[bool] = mapped_column(default=False)
     #: set when the person's data were anonymised on request
     anonymised_at: Mapped[dt.datetime | None]
-    #: hash of the master-data values at the last file load (see services.store_load)
-    source_hash: Mapped[str | None] = mapped_column(String(32))
+    #: hash of the master-data values at the last file load (see services.store_load);
+    #: a digest of personal values, so erasure replaces it (a reload is then a conflict)
+    source_hash: Mapped[str | None] = mapped_column(
+        String(32), info={"personal": "field", "erased": "[erased]"}
+    )
 
     contacts: Mapped[list[Contact]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", passive_deletes=True
@@ -84,11 +89,11 @@ class Contact(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(String(100), info={"personal": "field"})
     role: Mapped[str | None] = mapped_column(String(64))
-    phone: Mapped[str | None] = mapped_column(String(40))
-    email: Mapped[str | None] = mapped_column(String(200))
-    wechat: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40), info={"personal": "field"})
+    email: Mapped[str | None] = mapped_column(String(200), info={"personal": "field"})
+    wechat: Mapped[str | None] = mapped_column(String(100), info={"personal": "field"})
     is_primary: Mapped[bool] = mapped_column(default=False)
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
@@ -119,7 +124,7 @@ class Consent(Base):
     purpose: Mapped[str] = mapped_column(String(32))
     granted: Mapped[bool]
     source: Mapped[str | None] = mapped_column(String(64))  # form, phone call, import ...
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

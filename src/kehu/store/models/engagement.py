@@ -23,8 +23,8 @@ class Interaction(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    notes: Mapped[str | None] = mapped_column(Text)
-    outcome: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
+    outcome: Mapped[str | None] = mapped_column(String(200), info={"personal": "text"})
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
 
 
@@ -37,7 +37,7 @@ class Task(Timestamps, Base):
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200), info={"personal": "text", "erased": "[erased]"})
     kind: Mapped[str | None] = mapped_column(String(32))
     due_date: Mapped[dt.date | None]
     status: Mapped[str] = mapped_column(String(16), default="open")
@@ -56,7 +56,7 @@ class Feedback(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     channel: Mapped[str | None] = mapped_column(String(32))
     rating: Mapped[int | None]
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
     category: Mapped[str | None] = mapped_column(String(64), index=True)
     #: "model" (automatic) or "user" (set by a person)
     category_source: Mapped[str | None] = mapped_column(String(16))
@@ -64,7 +64,10 @@ class Feedback(Base):
     sentiment_score: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16), default="open")
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: lang, order_no and the terms found in the text (erased with the text)
+    extra: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, info={"personal": "text", "keys": ("terms",)}
+    )
 
 
 class SurveyAnswer(Base):
@@ -79,5 +82,5 @@ class SurveyAnswer(Base):
     )
     survey: Mapped[str] = mapped_column(String(16))  # "nps" or "csat"
     score: Mapped[int]
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
     answered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

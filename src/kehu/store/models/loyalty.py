@@ -35,7 +35,7 @@ class LoyaltyAccount(Base):
     #: points reversed after they had been spent, settled from future earnings
     debt: Mapped[int] = mapped_column(default=0, server_default="0")
     #: the member's birthday, for the birthday reward (given at enrolment)
-    birthday: Mapped[dt.date | None]
+    birthday: Mapped[dt.date | None] = mapped_column(info={"personal": "field"})
     #: bumped by every posting: optimistic locking against lost updates
     version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -61,7 +61,7 @@ class LedgerEntry(Base):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     posted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     posted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
     #: change of the account's points debt (+ shortfall of a reversal, - settlement)
     debt: Mapped[int] = mapped_column(default=0, server_default="0")
 

@@ -82,14 +82,16 @@ class LoadRun(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
-    files: Mapped[list[Any]] = mapped_column(default=list)
+    files: Mapped[list[Any]] = mapped_column(default=list, info={"personal": "mention"})
     status: Mapped[str] = mapped_column(String(16), default="running")  # running, done, failed
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
     batches_total: Mapped[int] = mapped_column(default=0)
     batches_done: Mapped[int] = mapped_column(default=0)
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    conflicts: Mapped[list[Any]] = mapped_column(default=list)
-    import_summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    error: Mapped[str | None] = mapped_column(Text)
+    conflicts: Mapped[list[Any]] = mapped_column(default=list, info={"personal": "mention"})
+    import_summary: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, info={"personal": "mention"}
+    )
+    error: Mapped[str | None] = mapped_column(Text, info={"personal": "mention"})
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

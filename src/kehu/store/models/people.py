@@ -104,5 +104,8 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str | None] = mapped_column(String(128))
-    changes: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    note: Mapped[str | None] = mapped_column(Text)
+    #: on erasure the person's values become "[erased]"; the field names stay
+    changes: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, info={"personal": "text", "erased": "[erased]"}
+    )
+    note: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
