@@ -1,16 +1,25 @@
 """Server settings of the store and API, read from the environment.
 
-=========================  ===============================================  =====================
-variable                   meaning                                          default
-=========================  ===============================================  =====================
-``KEHU_WORKSPACE``         folder holding ``kehu.db`` and ``secret.key``    current folder
-``KEHU_DATABASE_URL``      SQLAlchemy URL (``postgresql+psycopg://...``)    SQLite ``kehu.db``
-``KEHU_SECRET_KEY``        key for token hashes; else ``secret.key``        refused outside dev
-``KEHU_ENV``               ``development``, ``test`` or ``production``      ``development``
-``KEHU_TOKEN_MINUTES``     lifetime of a login token                        480
-``KEHU_REFRESH_MINUTES``   run a refresh this often inside ``kehu serve``   off
-``KEHU_WEBHOOK_SECRET``    signs campaign webhook requests (16+ chars)      unsigned
-=========================  ===============================================  =====================
+==================================  ===========================================  ===================
+variable                            meaning                                      default
+==================================  ===========================================  ===================
+``KEHU_WORKSPACE``                  folder of ``kehu.db`` and ``secret.key``     current folder
+``KEHU_DATABASE_URL``               SQLAlchemy URL (``postgresql://...``)        SQLite ``kehu.db``
+``KEHU_SECRET_KEY``                 key for token hashes; else ``secret.key``    refused outside dev
+``KEHU_ENV``                        ``development``, ``test`` or ``production``  ``development``
+``KEHU_TOKEN_MINUTES``              lifetime of a login token                    480
+``KEHU_TOKEN_MAX_DAYS``             longest lifetime of an API token (1-3650)    365
+``KEHU_LOGIN_MAX_FAILURES``         sign-ins per user name and client address    5
+                                    in a window; then 429 until it ends
+``KEHU_LOGIN_CLIENT_MAX_FAILURES``  sign-ins per client address (any name)       4 x the above
+``KEHU_LOGIN_USER_MAX_FAILURES``    sign-ins per user name (any address)         10 x the above
+``KEHU_LOGIN_WINDOW_SECONDS``       the window of these counts                   300
+``KEHU_REFRESH_MINUTES``            refresh this often inside ``kehu serve``     off
+``KEHU_WEBHOOK_SECRET``             signs campaign webhook requests (16+ chars)  unsigned
+==================================  ===========================================  ===================
+
+A successful sign-in clears its (user name, address) count and gives back its
+place in the other two, so only failures use them up.
 
 Nothing is read at import time: call :meth:`StoreSettings.from_env`.
 """
@@ -42,7 +51,11 @@ class StoreSettings(BaseModel):
     secret_key: str = DEV_SECRET
     environment: Literal["development", "test", "production"] = "development"
     token_minutes: int = Field(default=480, gt=0)
+    token_max_days: int = Field(default=365, gt=0, le=3650)
     login_max_failures: int = Field(default=5, gt=0)
+    #: None: 4 and 10 times ``login_max_failures``
+    login_client_max_failures: int | None = Field(default=None, gt=0)
+    login_user_max_failures: int | None = Field(default=None, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
     refresh_minutes: int | None = Field(default=None, gt=0)
     webhook_secret: str | None = Field(default=None, min_length=16)
@@ -81,6 +94,11 @@ class StoreSettings(BaseModel):
         for key, var in (
             ("environment", "KEHU_ENV"),
             ("token_minutes", "KEHU_TOKEN_MINUTES"),
+            ("token_max_days", "KEHU_TOKEN_MAX_DAYS"),
+            ("login_max_failures", "KEHU_LOGIN_MAX_FAILURES"),
+            ("login_client_max_failures", "KEHU_LOGIN_CLIENT_MAX_FAILURES"),
+            ("login_user_max_failures", "KEHU_LOGIN_USER_MAX_FAILURES"),
+            ("login_window_seconds", "KEHU_LOGIN_WINDOW_SECONDS"),
             ("refresh_minutes", "KEHU_REFRESH_MINUTES"),
             ("webhook_secret", "KEHU_WEBHOOK_SECRET"),
         ):
