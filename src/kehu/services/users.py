@@ -1,8 +1,11 @@
-"""Users, passwords, login with rate limiting, and bearer tokens.
+"""Users, passwords, sign-in with throttling, and bearer tokens.
 
 Passwords are hashed with Argon2id.  A token is a random string shown once;
 the store keeps only its HMAC-SHA256 under the server's secret key, so a
 leaked database holds no usable token.
+
+Sign-in (:func:`login`) is the one place of the rules: the API, the CLI and
+the web pages all call it.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, joinedload
 
 from kehu.exceptions import (
     AuthenticationError,
@@ -28,12 +34,24 @@ from kehu.exceptions import (
 )
 from kehu.services import audit
 from kehu.services.access import ROLE_PERMISSIONS, Actor, require
-from kehu.store.models import ApiToken, LoginAttempt, User, utcnow
+from kehu.store.models import ApiToken, LoginThrottle, User, utcnow
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "kehu_"
+#: the longest lifetime of an API token unless the server sets its own (KEHU_TOKEN_MAX_DAYS)
+TOKEN_MAX_DAYS = 365
+#: the sign-in limits per client address and per user name, as multiples of the
+#: limit per (user name, address) pair, unless the server sets them
+CLIENT_FACTOR = 4
+USER_FACTOR = 10
+#: the client of callers that give none (the command line, in-process calls)
+LOCAL_CLIENT = "local"
+
+_THROTTLE = LoginThrottle.__table__
+#: Argon2 parameters -> a hash of a random password, checked for unknown user names
+_dummy_hashes: dict[tuple, str] = {}
 
 
 @dataclass(frozen=True)
@@ -118,39 +136,57 @@ def login(
     secret_key: str,
     token_minutes: int,
     max_failures: int = 5,
-    window_seconds: int = 300,
+    window_seconds: float = 300,
+    client_max_failures: int | None = None,
+    user_max_failures: int | None = None,
     client: str | None = None,
 ) -> IssuedToken:
     """Check a password and issue a session token.
 
-    After ``max_failures`` failed attempts for a user name within
-    ``window_seconds``, further attempts are refused with
-    :class:`RateLimitError` until the window has passed -- even with the right
-    password, so that guessing cannot continue.  The failures are stored, so
-    the limit holds across server processes.
+    Attempts are counted within ``window_seconds`` under three keys: the pair
+    (user name, client address) allows ``max_failures``; the address alone
+    ``client_max_failures`` (default 4x: one address spraying many names); the
+    user name alone ``user_max_failures`` (default 10x: many addresses guessing
+    one account).  So an attacker's failures lock the attacker's own pair, not
+    the real user signing in from elsewhere.
+
+    Each attempt first takes a slot in every key with one atomic ``UPDATE``
+    and commits it, and only then checks the password: concurrent requests, in
+    one process or several, never check more passwords than a limit allows.
+    When a key is full, :class:`RateLimitError` is raised without checking the
+    password (even a right one), so an :class:`AuthenticationError` always
+    means one password was checked.  A success clears the pair and gives back
+    its slots in the other keys.
+
+    An unknown user name costs the same Argon2 work as a known one, so the
+    answer's time does not tell which names exist.  The session is committed.
     """
     now = utcnow()
-    since = now - dt.timedelta(seconds=window_seconds)
-    failures = session.execute(
-        select(func.count(), func.min(LoginAttempt.at)).where(
-            LoginAttempt.username == username, LoginAttempt.at >= since
-        )
-    ).one()
-    if failures[0] >= max_failures:
-        retry = int((failures[1] + dt.timedelta(seconds=window_seconds) - now).total_seconds())
-        raise RateLimitError(
-            f"too many failed logins for {username!r}; try again in {max(retry, 1)} s",
-            retry_after=max(retry, 1),
-        )
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None or not user.is_active or not _verify(user.password_hash, password):
-        session.add(LoginAttempt(username=username, client=client, at=now))
-        session.commit()  # the failure must count even though we raise
+    window = dt.timedelta(seconds=window_seconds)
+    addr = _key_part(client or LOCAL_CLIENT)
+    name = _key_part(username)
+    # one category order (client, pair, user) for every request: row locks cannot deadlock
+    keys = (
+        (f"client:{addr}", client_max_failures or CLIENT_FACTOR * max_failures),
+        (f"pair:{name}|{addr}", max_failures),
+        (f"user:{name}", user_max_failures or USER_FACTOR * max_failures),
+    )
+    taken = _take_slots(session, keys, now, window)
+
+    user = None
+    if "\x00" not in username:  # no stored name has one (and PostgreSQL refuses it)
+        user = session.scalar(select(User).where(User.username == username))
+    # the same Argon2 work whether the name is unknown, disabled or active
+    checked = _verify(user.password_hash if user is not None else _dummy_hash(), password)
+    if not checked or user is None or not user.is_active:
         raise AuthenticationError("wrong user name or password")
-    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+
+    _give_back(session, keys, taken, now, window)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return _issue(session, user, "session", None, secret_key, dt.timedelta(minutes=token_minutes))
+    issued = _issue(session, user, "session", None, secret_key, dt.timedelta(minutes=token_minutes))
+    session.commit()
+    return issued
 
 
 def create_api_token(
@@ -159,34 +195,61 @@ def create_api_token(
     actor: Actor,
     name: str,
     secret_key: str,
-    days: int | None = 365,
+    days: int | None,
+    max_days: int = TOKEN_MAX_DAYS,
 ) -> IssuedToken:
-    """A named long-lived token for scripts, with the actor's own role."""
+    """A named long-lived token for scripts, with the actor's own role.
+
+    Every token expires: ``days`` must be 1 to ``max_days`` (the server's
+    ``KEHU_TOKEN_MAX_DAYS``), so a leaked token does not stay usable forever.
+    """
     if actor.user_id is None:
         raise AuthenticationError("API tokens belong to a user; log in first")
     if not (name or "").strip():
         raise SchemaError("an API token needs a name")
+    if days is None or not 1 <= days <= max_days:
+        raise SchemaError(
+            f"days: an API token must expire within 1 to {max_days} days, got {days!r}"
+        )
     user = session.get(User, actor.user_id)
-    life = dt.timedelta(days=days) if days else None
-    issued = _issue(session, user, "api", name.strip(), secret_key, life)
+    issued = _issue(session, user, "api", name.strip(), secret_key, dt.timedelta(days=days))
     audit.record(
         session, actor=actor, action="token.create", entity="api_token", entity_id=issued.token_id
     )
     return issued
 
 
-def list_tokens(session: Session, *, actor: Actor) -> list[ApiToken]:
-    stmt = select(ApiToken).where(
-        ApiToken.user_id == actor.user_id, ApiToken.kind == "api", ApiToken.revoked_at.is_(None)
-    )
-    return list(session.scalars(stmt.order_by(ApiToken.id)))
+def list_tokens(
+    session: Session, *, actor: Actor, all_users: bool = False, username: str | None = None
+) -> list[ApiToken]:
+    """The actor's API tokens not revoked; anyone's (or ``username``'s) for an administrator."""
+    stmt = select(ApiToken).where(ApiToken.kind == "api", ApiToken.revoked_at.is_(None))
+    if username is not None:
+        stmt = stmt.where(ApiToken.user_id == get_user(session, actor=actor, username=username).id)
+    elif all_users:
+        require(actor, "users.manage")
+    else:
+        stmt = stmt.where(ApiToken.user_id == actor.user_id)
+    stmt = stmt.options(joinedload(ApiToken.user)).order_by(ApiToken.id)
+    return list(session.scalars(stmt))
 
 
-def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
+def get_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
+    """A token of the actor's, or anyone's for an administrator.
+
+    Another user's token is :class:`NotFoundError` with the same message as a
+    missing one, so ids do not tell what exists.
+    """
     token = session.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.user_id and not actor.can("users.manage")):
         raise NotFoundError(f"no API token {token_id}")
-    token.revoked_at = utcnow()
+    return token
+
+
+def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
+    token = get_token(session, actor=actor, token_id=token_id)
+    if token.revoked_at is None:  # revoking twice keeps the first time
+        token.revoked_at = utcnow()
     audit.record(
         session, actor=actor, action="token.revoke", entity="api_token", entity_id=token_id
     )
@@ -202,7 +265,9 @@ def authenticate_token(session: Session, *, token: str, secret_key: str) -> Acto
     now = utcnow()
     if row is None or row.revoked_at is not None:
         raise AuthenticationError("invalid or revoked token")
-    if row.expires_at is not None and row.expires_at <= now:
+    # tokens made before expiry was required have none: they live the default maximum
+    expires = row.expires_at or row.created_at + dt.timedelta(days=TOKEN_MAX_DAYS)
+    if expires <= now:
         raise AuthenticationError("token expired; log in again")
     user = row.user
     if not user.is_active:
@@ -220,7 +285,7 @@ def token_hash(token: str, secret_key: str) -> str:
 
 def _issue(session, user, kind, name, secret_key, life) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = utcnow() + life if life else None
+    expires = utcnow() + life
     row = ApiToken(
         user_id=user.id,
         kind=kind,
@@ -238,3 +303,112 @@ def _verify(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _dummy_hash() -> str:
+    """A hash of a random password made with the current hasher's parameters.
+
+    Checked in place of a user's hash for unknown names; made once per set of
+    parameters (the hasher can be replaced, e.g. by a cheaper one in tests).
+    """
+    h = _hasher
+    params = (h.type, h.time_cost, h.memory_cost, h.parallelism, h.hash_len, h.salt_len)
+    found = _dummy_hashes.get(params)
+    if found is None:
+        found = _dummy_hashes[params] = h.hash(secrets.token_urlsafe(24))
+    return found
+
+
+def _key_part(text: str) -> str:
+    """A user name or address as it goes into a throttle key.
+
+    Long or unprintable ones (any text can be sent) become a digest, so that
+    every key fits the column and holds no NUL.
+    """
+    if len(text) <= 64 and text.isprintable() and "|" not in text:
+        return text
+    return "#" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _take_slots(
+    session: Session, keys, now: dt.datetime, window: dt.timedelta
+) -> dict[str, dt.datetime]:
+    """Take one slot in every key and commit; :class:`RateLimitError` if one is full.
+
+    Returns each key's window start, to give the slot back on success.
+    """
+    taken: dict[str, dt.datetime] = {}
+    for key, limit in keys:
+        ok, started = _take(session, key, limit, now, window)
+        if not ok:
+            session.rollback()  # gives back the slots taken in the keys before
+            retry = max(math.ceil((started + window - now).total_seconds()), 1)
+            raise RateLimitError(
+                f"too many failed sign-ins; try again in {retry} s", retry_after=retry
+            )
+        taken[key] = started
+    session.commit()  # the slots count in every session and process before the slow check
+    return taken
+
+
+def _take(
+    session: Session, key: str, limit: int, now: dt.datetime, window: dt.timedelta
+) -> tuple[bool, dt.datetime]:
+    """Take a slot in ``key``: (taken?, the key's window start).
+
+    One ``UPDATE`` both restarts an expired window and counts, so two requests
+    cannot both see the same free slot (PostgreSQL re-checks the condition on
+    the row a concurrent update left; SQLite writes one at a time).
+    """
+    t = _THROTTLE
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    expired = t.c.window_started_at <= now - window
+    take = (
+        update(t)
+        .where(t.c.key == key, or_(expired, t.c.failures < limit))
+        .values(
+            failures=case((expired, 1), else_=t.c.failures + 1),
+            window_started_at=case((expired, now), else_=t.c.window_started_at),
+        )
+        .returning(t.c.window_started_at)
+    )
+    for _ in range(3):  # the row may be purged between the insert and the update
+        session.execute(
+            insert(t)
+            .values(key=key, failures=0, window_started_at=now)
+            .on_conflict_do_nothing(index_elements=[t.c.key])
+        )
+        started = session.execute(take).scalar()
+        if started is not None:
+            return True, started
+        started = session.scalar(select(t.c.window_started_at).where(t.c.key == key))
+        if started is not None:
+            return False, started
+    return False, now
+
+
+def _give_back(session: Session, keys, taken, now: dt.datetime, window: dt.timedelta) -> None:
+    """After a success: clear the pair, give back the slot in the other keys, purge old rows.
+
+    A slot is given back only within the window it was taken in.  The user key
+    is not cleared: the owner signing in must not reset an attacker's count.
+    """
+    t = _THROTTLE
+    (client_key, _), (pair_key, _), (user_key, _) = keys
+    for key in (client_key, pair_key, user_key):  # the same order as the takes
+        if key == pair_key:
+            session.execute(delete(t).where(t.c.key == key))
+            continue
+        session.execute(
+            update(t)
+            .where(t.c.key == key, t.c.window_started_at == taken[key], t.c.failures > 0)
+            .values(failures=t.c.failures - 1)
+        )
+    # rows long expired; rows another request holds are left for later (no lock waits)
+    stale = (
+        select(t.c.key)
+        .where(t.c.window_started_at < now - 2 * window)
+        .limit(1000)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(t).where(t.c.key.in_(stale)))
