@@ -1,29 +1,48 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, Field
 
-from kehu.api.schemas.common import Short
+from kehu.api.schemas.common import Short, UtcDateTime
 
 
 class TokenOut(BaseModel):
     access_token: str
     token_type: str = "bearer"
-    expires_at: dt.datetime | None
+    expires_at: UtcDateTime | None
 
 
 class ApiTokenIn(BaseModel):
     name: Short = Field(min_length=1)
-    days: int | None = Field(default=365, ge=1, le=3650)
+    # an integer, never null: every token expires (the server caps it, 422 above its maximum)
+    days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="lifetime in days: 1 to the server's maximum (KEHU_TOKEN_MAX_DAYS, "
+        "365 unless set); a larger value is refused with 422",
+    )
 
 
 class ApiTokenOut(BaseModel):
     id: int
     name: str | None
-    created_at: dt.datetime
-    expires_at: dt.datetime | None
-    last_used_at: dt.datetime | None
+    user: str = Field(description="the owner's user name")
+    created_at: UtcDateTime
+    expires_at: UtcDateTime | None
+    last_used_at: UtcDateTime | None
+
+    @classmethod
+    def of(cls, row, **extra) -> ApiTokenOut:
+        """From a stored token (its ``user`` loaded)."""
+        return cls(
+            id=row.id,
+            name=row.name,
+            user=row.user.username,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            **extra,
+        )
 
 
 class ApiTokenCreated(ApiTokenOut):
