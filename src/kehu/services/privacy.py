@@ -338,6 +338,11 @@ def personal_columns() -> tuple[PersonalColumn, ...]:
     return tuple(out)
 
 
+def personal_tables() -> list[str]:
+    """The tables with at least one personal column."""
+    return sorted({c.table for c in personal_columns()})
+
+
 def unlisted_columns() -> list[str]:
     """Text, JSON and date columns neither marked personal nor in :data:`NOT_PERSONAL`."""
     marked = {c.name for c in personal_columns()}
@@ -770,14 +775,21 @@ def _retrain_category_model(session: Session, actor: Actor, workspace: Path) -> 
         return "deleted"
 
 
-def drop_old_versions(engine: Engine, tables: Iterable[str]) -> dict[str, Any]:
+def drop_old_versions(
+    engine: Engine, tables: Iterable[str] | None = None, *, full: bool = False
+) -> dict[str, Any]:
     """After an erasure's commit: let the database files forget the old values.
 
     SQLite overwrites freed space itself (``secure_delete``, set on every
     connection); the write-ahead log still holds the old page images until a
     checkpoint, so it is checkpointed and truncated.  PostgreSQL keeps old row
-    versions until ``VACUUM``, run here on the changed tables.  Failures are
-    logged and returned, not raised: the erasure itself is committed.
+    versions until ``VACUUM``, run here on ``tables`` (default: every table
+    with a personal column, since a value changed before the erasure left an
+    old version behind wherever it was); it does not
+    zero the freed space inside pages, which only ``full=True`` (``VACUUM
+    FULL``: the tables are rewritten, and locked meanwhile) removes -- for a
+    maintenance window, with the tables the erasure's audit row lists.
+    Failures are logged and returned, not raised: the erasure is committed.
     """
     from kehu.store.engine import checkpoint_wal, vacuum_tables
 
@@ -785,7 +797,9 @@ def drop_old_versions(engine: Engine, tables: Iterable[str]) -> dict[str, Any]:
         if engine.dialect.name == "sqlite":
             return {"checkpoint": checkpoint_wal(engine)}
         if engine.dialect.name == "postgresql":
-            return {"vacuumed": vacuum_tables(engine, sorted(set(tables)))}
+            if tables is None:
+                tables = personal_tables()
+            return {"vacuumed": vacuum_tables(engine, sorted(set(tables)), full=full)}
     except Exception as exc:  # reported, not raised: the erasure stands
         log.warning("after an erasure, the old row versions were not dropped: %s", exc)
         return {"error": f"{type(exc).__name__}: {exc}"}

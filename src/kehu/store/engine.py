@@ -76,16 +76,21 @@ def checkpoint_wal(engine: Engine, *, attempts: int = 20, wait: float = 0.1) -> 
     return {"busy": got[0], "log": got[1], "checkpointed": got[2]}
 
 
-def vacuum_tables(engine: Engine, tables: Sequence[str]) -> list[str]:
-    """``VACUUM`` PostgreSQL tables (outside a transaction), so old row versions go.
+def vacuum_tables(engine: Engine, tables: Sequence[str], *, full: bool = False) -> list[str]:
+    """``VACUUM (ANALYZE)`` PostgreSQL tables outside a transaction, so old row versions go.
 
-    Only versions no open transaction can still see are removed: a long
-    transaction running meanwhile keeps them until the next (auto)vacuum.
+    A plain ``VACUUM`` removes the versions no open transaction can still see
+    (a long transaction running meanwhile keeps them until the next vacuum)
+    and refreshes the planner's statistics, which quote column values; it
+    does not zero the space they occupied inside the pages.  ``full=True``
+    rewrites each table into new files (``VACUUM FULL``): nothing of the old
+    versions is left in the database, but the table is locked meanwhile.
     """
     done = []
+    options = "FULL, ANALYZE" if full else "ANALYZE"
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as con:
         quote = con.dialect.identifier_preparer.quote
         for name in tables:
-            con.exec_driver_sql(f"VACUUM {quote(name)}")
+            con.exec_driver_sql(f"VACUUM ({options}) {quote(name)}")
             done.append(name)
     return done

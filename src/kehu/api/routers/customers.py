@@ -188,8 +188,8 @@ def anonymise(
     settings: SettingsDep,
 ) -> None:
     """Erase the personal data on request, from every table; orders and classes stay."""
-    erasure = privacy.anonymise_person(
+    privacy.anonymise_person(
         session, actor=actor, code=customer_id, note=body.note, workspace=settings.workspace
     )
     session.commit()
-    privacy.drop_old_versions(session.get_bind(), erasure.tables)
+    privacy.drop_old_versions(session.get_bind())
