@@ -47,6 +47,10 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kehu.services.refresh import recover_interrupted
+
+        # runs left 'running' by a process that was killed: failed, interrupted
+        await asyncio.to_thread(recover_interrupted, app.state.sessions)
         task = None
         if settings.refresh_minutes:
             task = asyncio.create_task(_refresh_loop(app, settings.refresh_minutes))

@@ -185,6 +185,8 @@ def refresh_cmd(
     """Classify every customer from the store's orders and record the run.
 
     A failed refresh is recorded with its error and leaves the previous classes current.
+    One refresh runs at a time; a run left running by a stopped process is marked
+    interrupted first.
 
     Examples:
 
@@ -199,10 +201,14 @@ def refresh_cmd(
     engine = _engine(_settings(workspace))
     with console.status("refresh ..."):
         result = refresh(session_factory(engine), settings=settings)
+    for run_id in result.interrupted:
+        out.print(f"run {run_id} had stopped without finishing: marked failed (interrupted)")
     out.print(
         f"run {result.run_id}: {result.customers:,} customers classified as of {result.as_of}; "
         f"{result.alerts} alerts"
     )
+    for note in result.notes:
+        out.print(f"  note: {note}")
     moved = [m for m in result.migration if m["from"] != m["to"] and m["from"] != "(new)"]
     for m in sorted(moved, key=lambda m: -m["customers"])[:10]:
         out.print(f"  {m['from']} -> {m['to']}: {m['customers']}")

@@ -674,11 +674,10 @@ def _drop_bad_times(data, pc):
     orders = sorted(set(data.filter(bad)["order_id"].to_pylist()), key=str)
     # the order numbers go to the log only: the run's notes are read by every role
     log.warning(
-        "refresh: %d order lines of %d orders skipped, order_time not a date: %s%s",
+        "refresh: %d order lines skipped, their order_time is not a date; orders: %s%s",
         n_bad,
-        len(orders),
         ", ".join(map(str, orders[:20])),
-        " ..." if len(orders) > 20 else "",
+        f" and {len(orders) - 20} more" if len(orders) > 20 else "",
     )
     return data.filter(pc.invert(bad)), {"order_time_not_a_date": n_bad}
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from kehu.api.deps import CurrentUser, SessionDep
-from kehu.api.schemas.common import ERRORS, RowId
-from kehu.api.schemas.runs import AlertOut, RefreshIn, RunDetail, RunOut
+from kehu.api.errors import error_body
+from kehu.api.schemas.common import ERRORS, ErrorOut, RowId
+from kehu.api.schemas.runs import AlertOut, RefreshIn, RunDetail, RunningRun, RunOut
 from kehu.services import refresh as refresh_service
 from kehu.store.models import Customer
 
@@ -16,22 +18,44 @@ router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
 
 @router.get("", response_model=list[RunOut])
 def list_runs(actor: CurrentUser, session: SessionDep) -> list[RunOut]:
-    return [RunOut.model_validate(r) for r in refresh_service.list_runs(session, actor=actor)]
+    return [RunOut.of(r) for r in refresh_service.list_runs(session, actor=actor)]
 
 
-@router.post("", response_model=RunOut, status_code=201)
-def run_refresh(body: RefreshIn, actor: CurrentUser, request: Request) -> RunOut:
-    """Run a refresh now (synchronously) and return the finished run."""
-    result = refresh_service.refresh(request.app.state.sessions, actor=actor, as_of=body.as_of)
-    with request.app.state.sessions() as session:
-        run = refresh_service.get_run(session, actor=actor, run_id=result.run_id)
-        return RunOut.model_validate(run)
+@router.post(
+    "",
+    response_model=RunOut,
+    status_code=201,
+    responses={500: {"model": ErrorOut, "description": "the refresh failed (run recorded)"}},
+)
+def run_refresh(body: RefreshIn, actor: CurrentUser, request: Request) -> RunOut | JSONResponse:
+    """Run a refresh now (synchronously) and return the finished run.
+
+    One refresh runs at a time: while another is running the answer is 409 with
+    that run in ``error.details.running_run``.  A refresh that fails for a
+    server-side reason answers 500 ``refresh_failed`` with the failed run's id.
+    """
+    sessions = request.app.state.sessions
+    try:
+        result = refresh_service.refresh(sessions, actor=actor, as_of=body.as_of)
+    except refresh_service.RefreshRunningError as exc:
+        running = RunningRun(
+            id=exc.run_id, started_at=exc.started_at, heartbeat_at=exc.heartbeat_at
+        )
+        details = {"running_run": running.model_dump(mode="json")}
+        return JSONResponse(error_body("conflict", str(exc), details), status_code=409)
+    except refresh_service.RefreshFailedError as exc:
+        details = {"run_id": exc.run_id}
+        return JSONResponse(error_body("refresh_failed", str(exc), details), status_code=500)
+    with sessions() as session:
+        return RunOut.of(refresh_service.get_run(session, actor=actor, run_id=result.run_id))
 
 
 @router.get("/{run_id}", response_model=RunDetail)
 def get_run(run_id: RowId, actor: CurrentUser, session: SessionDep) -> RunDetail:
-    run = refresh_service.get_run(session, actor=actor, run_id=run_id)
-    return RunDetail.model_validate(run)
+    """A run with its classifiers and migration, scoped to what the user may see."""
+    got = refresh_service.run_detail(session, actor=actor, run_id=run_id)
+    base = RunOut.of(got["run"]).model_dump()
+    return RunDetail(**base, classifiers=got["classifiers"], migration=got["migration"])
 
 
 @router.get("/{run_id}/alerts", response_model=list[AlertOut])
