@@ -91,6 +91,12 @@ class ImportResult:
     rejects
         Ibis table ``file, row, column, reason, value``: one row per rejected or
         set-aside source row (``row`` as in Excel: the first data row is 2).
+    keyed_rejects
+        With ``import_orders(..., keyed_rejects=True)``: the same rows with
+        ``kind`` (orders, customers, products), ``key`` (the order id, or the
+        customer or product id) and, for order lines, ``customer_id`` and
+        ``order_time`` -- what a caller storing whole orders needs to leave out
+        every order that lost a line.
     """
 
     orders: ir.Table | None
@@ -99,6 +105,7 @@ class ImportResult:
     summary: ImportSummary
     rejects: ir.Table
     con: Any = field(repr=False, default=None)
+    keyed_rejects: ir.Table | None = field(repr=False, default=None)
 
     def write_rejects(self, path: str | Path) -> Path:
         """Write the rejects to CSV (UTF-8 with BOM, so Excel reads Chinese), atomically."""
@@ -372,9 +379,21 @@ def _mapping_for(mapping: dict[str, str], kind: str) -> dict[str, str]:
     return out
 
 
-def _rejects_expr(st: _Staged) -> ir.Table:
+def _rejects_expr(st: _Staged, keyed: bool = False) -> ir.Table:
     f = st.final
-    return f.filter(f.__reason.notnull()).select(
+    f = f.filter(f.__reason.notnull())
+    cols: dict[str, ir.Value] = {}
+    if keyed:
+        lines = st.kind == "orders"
+        id_field = {"orders": "order_id", "customers": "customer_id"}.get(st.kind, "product_id")
+        cols = {
+            "kind": ibis.literal(st.kind),
+            "key": f[id_field].cast("string"),
+            "customer_id": f.customer_id if lines else ibis.null("string"),
+            "order_time": f.order_time.cast("timestamp") if lines else ibis.null("timestamp"),
+        }
+    return f.select(
+        **cols,
         file=_file_name(f.__file, st.sources),
         row=f.__row,
         column=f.__column,
@@ -552,6 +571,7 @@ def import_orders(
     products: PathArg | None = None,
     materialize: bool = True,
     progress: Progress | None = None,
+    keyed_rejects: bool = False,
 ) -> ImportResult:
     """Import order-line files (CSV, Excel, Parquet) into ``orders``.
 
@@ -573,6 +593,9 @@ def import_orders(
         customers and products tables are still written.
     progress
         Called as ``progress(step, done, total)``.
+    keyed_rejects
+        Also return the rejects with the order id (``ImportResult.keyed_rejects``,
+        the table ``import_rejects_keyed``).
 
     Returns
     -------
@@ -618,9 +641,11 @@ def import_orders(
         )
         rejects = [_rejects_expr(s) for s in staged]
         rejects_t = ibis.union(*rejects) if len(rejects) > 1 else rejects[0]
+        keyed_t = ibis.union(*[_rejects_expr(s, keyed=True) for s in staged])
         exprs = {
             "orders": _orders_expr(st, summary) if materialize else None,
             "import_rejects": rejects_t if materialize else None,
+            "import_rejects_keyed": keyed_t if materialize and keyed_rejects else None,
             "customers": customers_t,
             "products": products_t,
         }
@@ -640,6 +665,13 @@ def import_orders(
         summary=summary,
         rejects=con.table("import_rejects") if materialize else rejects_t,
         con=con,
+        keyed_rejects=(
+            None
+            if not keyed_rejects
+            else con.table("import_rejects_keyed")
+            if materialize
+            else keyed_t
+        ),
     )
 
 

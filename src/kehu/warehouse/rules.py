@@ -14,16 +14,25 @@ bookkeeping columns that say what happens to each row:
 
 Exact duplicates are found across files by the importer, and rank between the
 two: a row gets the first reason of reject, ``duplicate``, then set-aside rule.
+
+The bounds of order data (:data:`MAX_LENGTHS`, :data:`FIRST_ORDER_TIME`,
+:data:`END_ORDER_TIME`, :data:`MAX_QUANTITY`, :data:`MAX_PRICE`,
+:data:`MAX_AMOUNT`) are defined here once: the import rejects rows outside them,
+and the API schemas and the services (:func:`check_key`, :func:`check_order_time`,
+:func:`check_line`) apply the same numbers.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable, Collection, Sequence
 
 import ibis
 import ibis.expr.types as ir
 
 from kehu.analytics.schema import ORDER_COLUMNS
+from kehu.exceptions import SchemaError
 from kehu.warehouse.cells import has_text, to_number, to_text
 from kehu.warehouse.dates import parse_timestamp
 from kehu.warehouse.options import ImportOptions
@@ -33,6 +42,124 @@ FILE_BITS = 40  # __seq = file index << 40 | row: row numbers up to ~10^12 per f
 #: Canonical text fields of an order line (the attributes it may carry are text too).
 TEXT_FIELDS = ("customer_id", "order_id", "product_id", "status", "channel", "store_id")
 BOOK = ("__file", "__row", "__seq", "__reject", "__rcol", "__rval", "__rule", "__scol", "__sval")
+
+# --- bounds, defined once -----------------------------------------------------------------
+
+#: Longest text per canonical field and kind of row: the store's column lengths
+#: (a test checks that they agree), so that a row the import keeps can be stored.
+MAX_LENGTHS: dict[str, dict[str, int]] = {
+    "orders": {
+        "customer_id": 64,
+        "order_id": 128,
+        "product_id": 64,
+        "status": 32,
+        "channel": 64,
+        "store_id": 64,
+        # attributes of the customer and the product that order lines may carry
+        "customer_name": 200,
+        "phone": 40,
+        "country": 64,
+        "province": 64,
+        "city": 64,
+        "district": 64,
+        "area_type": 16,
+        "gender": 16,
+        "age_band": 32,
+        "income_band": 32,
+        "sales_rep": 100,
+        "distributor_id": 200,
+        "product_name": 200,
+        "category": 100,
+        "brand": 100,
+    },
+    "customers": {
+        "customer_id": 64,
+        "name": 200,
+        "phone": 40,
+        "country": 64,
+        "province": 64,
+        "city": 64,
+        "district": 64,
+        "area_type": 16,
+        "channel": 64,
+        "gender": 16,
+        "age_band": 32,
+        "income_band": 32,
+        "sales_rep": 100,
+        "distributor_id": 200,
+    },
+    "products": {"product_id": 64, "name": 200, "category": 100, "brand": 100, "pack_size": 64},
+}
+MAX_CUSTOMER_ID = MAX_LENGTHS["orders"]["customer_id"]
+MAX_ORDER_ID = MAX_LENGTHS["orders"]["order_id"]
+MAX_PRODUCT_ID = MAX_LENGTHS["orders"]["product_id"]
+#: Order times from this one on ...
+FIRST_ORDER_TIME = dt.datetime(1900, 1, 1)
+#: ... and before this one: a year-1 or year-9999 date is a typo, not a sale.
+END_ORDER_TIME = dt.datetime(2100, 1, 1)
+#: Largest absolute quantity and unit price of a line.
+MAX_QUANTITY = 1e9
+MAX_PRICE = 1e9
+#: Largest absolute line amount, price x quantity, and order total.
+MAX_AMOUNT = 1e12
+
+
+def check_key(value: object, field: str, *, max_length: int) -> str:
+    """An id as stored: trimmed, not blank, at most ``max_length`` characters."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        raise SchemaError(f"{field} must not be empty or blank")
+    if len(text) > max_length:
+        raise SchemaError(f"{field} has {len(text)} characters; at most {max_length} are allowed")
+    if "\x00" in text:
+        raise SchemaError(f"{field} must not contain NUL characters")
+    return text
+
+
+def check_order_time(value: dt.datetime, field: str = "order_time") -> dt.datetime:
+    """The local wall-clock time (an offset is dropped), within the accepted years."""
+    value = value.replace(tzinfo=None)
+    if not FIRST_ORDER_TIME <= value < END_ORDER_TIME:
+        raise SchemaError(
+            f"{field} {value.isoformat()} is outside {FIRST_ORDER_TIME:%Y-%m-%d} .. "
+            f"{END_ORDER_TIME - dt.timedelta(days=1):%Y-%m-%d}"
+        )
+    return value
+
+
+def _within(value: float | None, limit: float) -> bool:
+    return value is None or (math.isfinite(value) and abs(value) <= limit)
+
+
+def check_line(
+    quantity: float | None, price: float | None, amount: float | None, where: str
+) -> float:
+    """The line amount (given, or price x quantity) after checking every bound."""
+    for name, value, limit in (
+        ("quantity", quantity, MAX_QUANTITY),
+        ("price", price, MAX_PRICE),
+        ("amount", amount, MAX_AMOUNT),
+    ):
+        if not _within(value, limit):
+            raise SchemaError(f"{where}: {name} {value} is beyond ±{limit:g}")
+    product = None if price is None or quantity is None else float(price) * float(quantity)
+    if not _within(product, MAX_AMOUNT):
+        raise SchemaError(f"{where}: price x quantity {product:g} is beyond ±{MAX_AMOUNT:g}")
+    if amount is None:
+        if product is None:
+            raise SchemaError(f"{where}: give amount, or price and quantity")
+        return product
+    return float(amount)
+
+
+def _too_long(value: ir.StringValue, limit: int) -> ir.BooleanValue:
+    return (value.length() > limit).fill_null(False)
+
+
+def _beyond(value: ir.NumericValue, limit: float) -> ir.BooleanValue:
+    """Not within ±limit; NaN and infinities too (NULL is tested elsewhere)."""
+    return value.notnull() & ~(value.abs() <= limit).fill_null(False)
+
 
 _NULL_STR = ibis.null("string")
 _NULL_F64 = ibis.null("float64")
@@ -165,13 +292,34 @@ def stage_orders(
     # 2. test: one boolean per check.
     amount = p.__amount if "amount" in raws else p.price * p.__qty
     np_cond = _non_product(t, m, options, p)
+    in_time = (p.order_time >= FIRST_ORDER_TIME) & (p.order_time < END_ORDER_TIME)
+    # the text fields with a length limit, tested once per row: the index of the first too long
+    limits = MAX_LENGTHS["orders"]
+    texts = [f for f in (*TEXT_FIELDS, *attrs) if f in m and f in limits]
+    long_cases = [(_too_long(p[f], limits[f]), i) for i, f in enumerate(texts, start=1)]
     tests: dict[str, ir.Value] = {
         "__amount": amount,
-        "__t_date": p.order_time.isnull(),
-        "__t_amount": amount.isnull(),
-        "__t_qty": (has_text(p.__raw_quantity) & p.__qty.isnull()) if "quantity" in raws else _F,
-        "__t_price": (has_text(p.__raw_price) & p.price.isnull()) if "price" in raws else _F,
+        "__t_date": ~in_time.fill_null(False),
+        "__t_amount": amount.isnull() | _beyond(amount, MAX_AMOUNT),
+        "__t_qty": (
+            (has_text(p.__raw_quantity) & p.__qty.isnull()) | _beyond(p.__qty, MAX_QUANTITY)
+            if "quantity" in raws
+            else _F
+        ),
+        "__t_price": (
+            (has_text(p.__raw_price) & p.price.isnull()) | _beyond(p.price, MAX_PRICE)
+            if "price" in raws
+            else _F
+        ),
         "__t_price_null": p.price.isnull(),
+        "__t_product": (
+            _beyond(p.price * p.__qty, MAX_AMOUNT) if "price" in raws and "quantity" in raws else _F
+        ),
+        "__t_long": (
+            ibis.cases(*long_cases, else_=ibis.literal(0, "int16")).cast("int16")
+            if long_cases
+            else ibis.literal(0, "int16")
+        ),
         "__r_status": (
             p.status.lower().isin([w.lower() for w in options.return_statuses]).fill_null(False)
             if "status" in m
@@ -202,9 +350,15 @@ def stage_orders(
             rejects.append((q.__t_qty, "bad_quantity", m["quantity"], q.__raw_quantity))
         if "price" in raws:
             rejects.append((q.__t_price, "bad_price", m["price"], q.__raw_price))
+        if "price" in raws and "quantity" in raws:  # stored with the line: bounded too
+            rejects.append((q.__t_product, "bad_amount", m["quantity"], q.__raw_quantity))
     else:  # amount = price x quantity: either side unreadable makes the amount unreadable
         rejects.append((q.__t_price_null, "bad_amount", m["price"], q.__raw_price))
         rejects.append((q.__qty.isnull(), "bad_amount", m["quantity"], q.__raw_quantity))
+        rejects.append((q.__t_qty, "bad_quantity", m["quantity"], q.__raw_quantity))
+        rejects.append((q.__t_price, "bad_price", m["price"], q.__raw_price))
+        rejects.append((q.__t_amount, "bad_amount", m["quantity"], q.__raw_quantity))
+    rejects += [(q.__t_long == i, "too_long", m[f], q[f]) for i, f in enumerate(texts, start=1)]
     returns: list[tuple[ir.BooleanValue, str, str, ir.Value]] = []
     if "status" in m:
         returns.append((q.__r_status, "return", m["status"], q.status))
@@ -255,11 +409,15 @@ def stage_orders(
 def stage_entities(
     t: ir.Table, m: dict[str, str], file_index: int, id_field: str, fields: Sequence[str]
 ) -> ir.Table:
-    """Canonical customer or product rows of one raw file; ``missing_id`` rejects.
+    """Canonical customer or product rows of one raw file, with their rejects.
 
     ``price`` becomes a number and ``signup_date`` a date (NULL when unreadable:
-    a customer is not dropped for a bad sign-up date).
+    a customer is not dropped for a bad sign-up date).  A row is rejected for a
+    missing id (``missing_id``), a text longer than :data:`MAX_LENGTHS` allows
+    (``too_long``) or a price beyond :data:`MAX_PRICE` (``bad_price``).
     """
+    kind = "customers" if id_field == "customer_id" else "products"
+    limits = MAX_LENGTHS[kind]
     values: dict[str, ir.Value] = {}
     for f in fields:
         c = t[m[f]] if f in m else None
@@ -270,12 +428,20 @@ def stage_entities(
         else:
             values[f] = _NULL_STR if c is None else to_text(c)
     values.update(_bookkeeping(t, file_index))
-    missing = values[id_field].isnull()
-    raw_id = t[m[id_field]]
+    rejects = [(values[id_field].isnull(), "missing_id", m[id_field], t[m[id_field]])]
+    rejects += [
+        (_too_long(values[f], limits[f]), "too_long", m[f], values[f])
+        for f in fields
+        if f in m and f in limits
+    ]
+    if "price" in m and "price" in fields:
+        price_out = _beyond(values["price"], MAX_PRICE)
+        rejects.append((price_out, "bad_price", m["price"], t[m["price"]]))
+    reason, column, value = _first(rejects)
     values.update(
-        __reject=missing.ifelse(ibis.literal("missing_id"), _NULL_STR),
-        __rcol=missing.ifelse(ibis.literal(m[id_field]), _NULL_STR),
-        __rval=missing.ifelse(_raw_text(raw_id), _NULL_STR),
+        __reject=reason,
+        __rcol=column,
+        __rval=value,
         __rule=_NULL_STR,
         __scol=_NULL_STR,
         __sval=_NULL_STR,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Reasons a row is rejected (it cannot be read), in the order they are checked.
-REJECT_REASONS = ("bad_date", "bad_amount", "bad_quantity", "bad_price", "missing_id")
+REJECT_REASONS = ("bad_date", "bad_amount", "bad_quantity", "bad_price", "missing_id", "too_long")
 #: Reasons a readable row is set aside by a rule, in the order they are assigned
 #: after the reject reasons: a row gets the first reason that applies.
 SET_ASIDE_REASONS = ("duplicate", "duplicate_id", "non_product", "zero_price", "return")
@@ -16,11 +16,12 @@ REASONS = REJECT_REASONS + SET_ASIDE_REASONS
 _TEXT = {
     "zh": {
         "head": "读取 {read:,} 行（{files} 个文件），保留 {kept:,} 行，剔除或拒绝 {out:,} 行。",
-        "bad_date": "{n:,} 行日期缺失或无法识别，已拒绝（见拒绝清单）。",
-        "bad_amount": "{n:,} 行金额缺失或无法识别，已拒绝。",
-        "bad_quantity": "{n:,} 行数量无法识别，已拒绝。",
-        "bad_price": "{n:,} 行单价无法识别，已拒绝。",
+        "bad_date": "{n:,} 行日期缺失、无法识别或不在 1900–2099 年之间，已拒绝（见拒绝清单）。",
+        "bad_amount": "{n:,} 行金额缺失、无法识别或超出上限，已拒绝。",
+        "bad_quantity": "{n:,} 行数量无法识别或超出上限，已拒绝。",
+        "bad_price": "{n:,} 行单价无法识别或超出上限，已拒绝。",
         "missing_id": "{n:,} 行没有编号，已拒绝。",
+        "too_long": "{n:,} 行的编号或文字超过允许的长度，已拒绝。",
         "duplicate": "{n:,} 行与前面的行完全相同，只保留第一行。",
         "duplicate_id": "{n:,} 行的编号与前面的行重复，只保留第一行。",
         "non_product": "{n:,} 行是运费、手续费、调整等非商品行，已剔除。",
@@ -34,11 +35,13 @@ _TEXT = {
     "en": {
         "head": "Read {read:,} rows from {files} file(s); kept {kept:,}, "
         "set aside or rejected {out:,}.",
-        "bad_date": "{n:,} rows with a missing or unreadable date were rejected (see rejects).",
-        "bad_amount": "{n:,} rows with a missing or unreadable amount were rejected.",
-        "bad_quantity": "{n:,} rows with an unreadable quantity were rejected.",
-        "bad_price": "{n:,} rows with an unreadable unit price were rejected.",
+        "bad_date": "{n:,} rows with a missing or unreadable date, or one outside 1900-2099, "
+        "were rejected (see rejects).",
+        "bad_amount": "{n:,} rows with a missing, unreadable or too large amount were rejected.",
+        "bad_quantity": "{n:,} rows with an unreadable or too large quantity were rejected.",
+        "bad_price": "{n:,} rows with an unreadable or too large unit price were rejected.",
         "missing_id": "{n:,} rows without an id were rejected.",
+        "too_long": "{n:,} rows with an id or text longer than allowed were rejected.",
         "duplicate": "{n:,} exact duplicate rows were dropped (the first one is kept).",
         "duplicate_id": "{n:,} rows repeating an earlier id were dropped (the first is kept).",
         "non_product": "{n:,} non-product rows (postage, fees, adjustments) were set aside.",
