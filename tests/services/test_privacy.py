@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -205,6 +206,7 @@ def test_every_audit_entity_is_classified():
         ("call 139-1234-5678 now", "13912345678", "call [erased] now"),
         ("call +86 139 1234 5678", "139 1234 5678", "call [erased]"),
         ("id 913912345678 stays", "13912345678", "id 913912345678 stays"),
+        ("tel:8613912345678; 139.1234.5678", "13912345678", "tel:[erased]; [erased]"),
         ("张三丰测试来电", "张三丰测试", "[erased]来电"),
         ("mail ZSF@Example.com.", "zsf@example.com", "mail [erased]."),
         ("Lisbon Li", "Li", "Lisbon Li"),  # too short to tell apart: kept
@@ -295,3 +297,58 @@ def test_export_lists_every_place_the_erasure_touches(loaded_store):
         got = privacy.anonymise_person(s, actor=SYSTEM, code="C1")
         s.commit()
         assert set(got.tables) <= exported
+
+
+def test_reloading_the_source_file_does_not_bring_the_person_back(loaded_store, sample_files):
+    from kehu.services.store_load import load_files
+
+    with loaded_store() as s:
+        privacy.anonymise_person(s, actor=SYSTEM, code="C1")
+        s.commit()
+    got = load_files(loaded_store, customers=sample_files["customers"])
+    assert got.counts["customers"]["conflicts"] == 1
+    assert got.conflicts == [
+        {
+            "kind": "customers",
+            "key": "C1",
+            "reason": "changed in the file and edited in kehu since the last load; kept the edit",
+        }
+    ]
+    with loaded_store() as s:
+        c = s.scalar(select(Customer).where(Customer.code == "C1"))
+        assert (c.name, c.phone) == ("(已匿名 anonymised)", None)
+
+
+def test_a_category_model_that_learnt_from_the_person_is_retrained_or_deleted(
+    loaded_store, tmp_path
+):
+    from kehu.services import feedback
+
+    with loaded_store() as s:
+        c1, c2 = (s.scalar(select(Customer.id).where(Customer.code == k)) for k in ("C1", "C2"))
+        texts = [(c1, "13812345678 says the delivery was late", "delivery_speed")]
+        texts += [(c2, f"the delivery was late, day {i}", "delivery_speed") for i in range(5)]
+        texts += [(c2, f"the price is too high, item {i}", "price") for i in range(5)]
+        for cid, text, label in texts:
+            s.add(Feedback(customer_id=cid, text=text, category=label, category_source="user"))
+        s.commit()
+        feedback.train_category_model(s, actor=SYSTEM, workspace=tmp_path)
+        model = tmp_path / feedback.MODEL_FILE
+        assert model.is_file()
+        # 11 labels, 10 left after C1's text goes: retrained without it
+        got = privacy.anonymise_person(s, actor=SYSTEM, code="C1", workspace=tmp_path)
+        s.commit()
+        assert got.category_model == "retrained"
+        assert b"13812345678" not in gzip.decompress(model.read_bytes())
+        # fewer than 10 labels left: back to the lexicon
+        got = privacy.anonymise_person(s, actor=SYSTEM, code="C2", workspace=tmp_path)
+        s.commit()
+        assert got.category_model == "deleted" and not model.exists()
+
+
+def test_docs_list_every_personal_column():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text("utf-8")
+    missing = [c.name for c in privacy.personal_columns() if f"`{c.name}`" not in doc]
+    assert missing == []
+    tables = set(privacy.personal_tables())
+    assert all(t in doc.split("VACUUM (FULL, ANALYZE)")[1].split(";")[0] for t in tables)

@@ -1,4 +1,12 @@
-"""The audit log: who changed what, written in the same transaction as the change."""
+"""The audit log: who changed what, written in the same transaction as the change.
+
+``changes`` keeps the values (``{field: [old, new]}``), so it holds personal
+data: an erasure (:func:`kehu.services.privacy.anonymise_person`) replaces a
+person's values by ``"[erased]"`` in every row about them and wherever else
+they appear, keeping the field names, who and when.  A new ``entity`` must be
+listed in :data:`kehu.services.privacy.AUDIT_ENTITIES` (rows about one
+customer) or ``AUDIT_ENTITIES_NOT_PERSONAL``; a test checks it.
+"""
 
 from __future__ import annotations
 

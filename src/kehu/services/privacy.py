@@ -345,14 +345,14 @@ def personal_tables() -> list[str]:
 
 def unlisted_columns() -> list[str]:
     """Text, JSON and date columns neither marked personal nor in :data:`NOT_PERSONAL`."""
-    marked = {c.name for c in personal_columns()}
+    known = {c.name for c in personal_columns()} | set(NOT_PERSONAL)
     return [
         f"{t.name}.{c.name}"
         for t in Base.metadata.sorted_tables
         for c in t.columns
         if isinstance(c.type, _CHECKED_TYPES)
-        and not c.foreign_keys
-        and f"{t.name}.{c.name}" not in marked | set(NOT_PERSONAL)
+        and not c.foreign_keys  # keys of other tables, decided there
+        and f"{t.name}.{c.name}" not in known
     ]
 
 
@@ -443,14 +443,13 @@ def _needle(value: str) -> _Needle | None:
         return None
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 7 and not re.search(r"[^\d\s()+\-.]", value):
-        # a phone number, however it was typed: digits with optional separators
+        # a phone number, however it was typed: digits with optional separators, so rows
+        # are found by the last four digits and the regex decides
         if len(digits) == 13 and digits.startswith("86"):
             digits = digits[2:]
-        spaced = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
-        forms = {value, digits, spaced, spaced.replace(" ", "-")}
-        body = r"[\s\-]?".join(digits)
-        regex = re.compile(rf"(?<!\d)(?:\+?86[\s\-]?)?{body}(?!\d)")
-        return _Needle(tuple(sorted(_like(f) for f in forms)), regex)
+        body = r"[\s\-.]?".join(digits)
+        regex = re.compile(rf"(?<!\d)(?:\+?86[\s\-.]?)?{body}(?!\d)")
+        return _Needle((_like(digits[-4:]),), regex)
     if (value.isascii() and len(value) < 3) or len(value) < 2:
         return None
     forms = {value, _escaped(value)}

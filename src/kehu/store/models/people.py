@@ -92,7 +92,12 @@ class LoginThrottle(Base):
 
 
 class AuditLog(Base):
-    """Who changed what: one row per change, never updated."""
+    """Who changed what: one row per change, never updated but by an erasure.
+
+    Erasing a person's data (:func:`kehu.services.privacy.anonymise_person`)
+    replaces their values in ``changes`` by ``"[erased]"``; who changed which
+    field when stays.
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
