@@ -114,8 +114,15 @@ def _ok(r: httpx.Response, status: int = 200) -> dict:
     return r.json() if r.content else {}
 
 
-def _fill(http: httpx.Client, store, tmp_path: Path) -> None:
+def _fill(http: httpx.Client, store, tmp_path: Path, workspace: Path) -> None:
     """The person, as an operator would record them, and mentions of them elsewhere."""
+    # the rejects file a load keeps in the workspace (``kehu load``): rows quote the cells
+    (workspace / "load-1-rejects.csv").write_text(
+        "\ufeffkind,key,file,row,column,reason,value\n"
+        f"customers,E1,customers.csv,3,客户名称,duplicate,{NAME_OLD}\n"
+        f"customers,C9,customers.csv,4,备注,too_long,介绍人 {PHONE_OLD}\n",
+        encoding="utf-8",
+    )
     src = tmp_path / "source"
     src.mkdir()
     (src / "customers.csv").write_text(
@@ -190,7 +197,7 @@ def test_anonymise_leaves_no_trace_anywhere(
 ):
     backend, url = store_backend
     with httpx.Client(base_url=server, headers=auth["admin"], timeout=60) as http:
-        _fill(http, api_store, tmp_path)
+        _fill(http, api_store, tmp_path, api_settings.workspace)
 
         # what is about to be erased is really there (so the searches below mean something)
         person = _ok(http.get("/customers/E1/personal-data"))
@@ -255,3 +262,4 @@ def test_anonymise_leaves_no_trace_anywhere(
         ]
         done = s.scalars(select(AuditLog).where(AuditLog.action == "privacy.anonymise")).one()
         assert done.note == "客户来电要求删除" and done.changes["category_model"] == "retrained"
+        assert done.changes["files"] == 1

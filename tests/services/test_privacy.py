@@ -352,3 +352,24 @@ def test_docs_list_every_personal_column():
     assert missing == []
     tables = set(privacy.personal_tables())
     assert all(t in doc.split("VACUUM (FULL, ANALYZE)")[1].split(";")[0] for t in tables)
+
+
+def test_load_rejects_files_in_the_workspace_lose_the_person(loaded_store, tmp_path):
+    rejects = tmp_path / "load-7-rejects.csv"
+    header = "kind,key,file,row,column,reason,value\n"
+    rows = (
+        "customers,C1,/data/c.csv,2,联系电话,too_long,13812345678999\n"
+        'customers,C2,/data/c.csv,3,备注,too_long,"介绍人 杭州联华超市, 13812345678"\n'
+    )
+    rejects.write_text("\ufeff" + header + rows, encoding="utf-8")
+    untouched = tmp_path / "load-8-rejects.csv"
+    untouched.write_text("\ufeff" + header + "customers,C3,/data/c.csv,2,x,too_long,y\n", "utf-8")
+    with loaded_store() as s:
+        got = privacy.anonymise_person(s, actor=SYSTEM, code="C1", workspace=tmp_path)
+        s.commit()
+    assert got.files == ["load-7-rejects.csv"]
+    assert rejects.read_text(encoding="utf-8") == "\ufeff" + header + (
+        "customers,C1,/data/c.csv,2,联系电话,too_long,[erased]\n"
+        'customers,C2,/data/c.csv,3,备注,too_long,"介绍人 [erased], [erased]"\n'
+    )
+    assert "C3" in untouched.read_text(encoding="utf-8")

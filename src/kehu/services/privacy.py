@@ -34,9 +34,11 @@ changed which field when; it removes the values.  See ``docs/privacy.md``.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import functools
+import io
 import json
 import logging
 import re
@@ -48,6 +50,7 @@ from sqlalchemy import JSON, Date, Engine, String, Table, Text, cast, delete, or
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from kehu.atomic import atomic_path
 from kehu.exceptions import ConfigError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
@@ -205,6 +208,11 @@ IDENTIFIERS = ("name", "phone", "email", "wechat")
 AUDIT_KEYS = ("reason",)  # loyalty.adjust: the ledger note
 #: tables whose rows are deleted on erasure rather than cleared
 DELETED_ON_ERASURE = ("customer_contacts",)
+#: files kept in the workspace that quote people's values: glob -> what they are
+#: (the feedback category model is handled apart: it is retrained)
+WORKSPACE_FILES = {
+    "load-*-rejects.csv": "a file load's rejects (services.store_load): each row quotes a cell",
+}
 _CHECKED_TYPES = (String, Text, JSON, Date)
 
 
@@ -641,6 +649,8 @@ class Erasure:
     rows: dict[str, int] = dataclasses.field(default_factory=dict)
     #: ``None``, ``"retrained"`` or ``"deleted"`` (it had learnt from the person's texts)
     category_model: str | None = None
+    #: workspace files rewritten without the person's values
+    files: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def tables(self) -> list[str]:
@@ -669,7 +679,8 @@ def anonymise_person(
     they appear in a text.  Marketing is switched off and every consent
     withdrawn.  With ``workspace``, a feedback category model that had learnt
     from the erased texts is retrained without them (deleted when too few
-    labels remain).  The customer id stays (orders refer to it); the audit log
+    labels remain), and the load rejects files there are rewritten without the
+    person's values.  The customer id stays (orders refer to it); the audit log
     keeps that the erasure happened, not what was erased.
 
     Call :func:`drop_old_versions` after the commit, so that the database
@@ -731,8 +742,10 @@ def anonymise_person(
             Consent(purpose=purpose, granted=False, source="erasure", recorded_by=actor.user_id)
         )
     session.flush()
-    if workspace is not None and labelled:
-        result.category_model = _retrain_category_model(session, actor, workspace)
+    if workspace is not None:
+        if labelled:
+            result.category_model = _retrain_category_model(session, actor, workspace)
+        result.files = _scrub_workspace(Path(workspace), person, needles)
     audit.record(
         session,
         actor=actor,
@@ -742,10 +755,43 @@ def anonymise_person(
         changes={
             "rows": dict(sorted(result.rows.items())),
             "category_model": result.category_model,
+            "files": len(result.files),
         },
         note=note,
     )
     return result
+
+
+def _scrub_workspace(workspace: Path, person: _Person, needles: list[_Needle]) -> list[str]:
+    """Rewrite the workspace files that quote the person (:data:`WORKSPACE_FILES`)."""
+    changed = []
+    for pattern in WORKSPACE_FILES:
+        for path in sorted(workspace.glob(pattern)):
+            if _scrub_rejects_file(path, person.code, needles):
+                changed.append(path.name)
+    return changed
+
+
+def _scrub_rejects_file(path: Path, code: str, needles: list[_Needle]) -> bool:
+    """A rejects CSV without the person: their rows' quoted cells and their values anywhere."""
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    if not rows:
+        return False
+    header = rows[0]
+    key, value = (header.index(c) if c in header else None for c in ("key", "value"))
+    out = [header]
+    for row in rows[1:]:
+        new = [_scrub(cell, needles) for cell in row]
+        if key is not None and value is not None and len(row) == len(header) and row[key] == code:
+            new[value] = ERASED  # a cell of the person's row: a name, a number, a date ...
+        out.append(new)
+    if out == rows:
+        return False
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(out)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))  # BOM: Excel reads Chinese
+    return True
 
 
 def _labelled_feedback(session: Session, person: _Person, needles: list[_Needle]) -> bool:
