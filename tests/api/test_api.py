@@ -78,10 +78,13 @@ def test_rep_cannot_reach_another_reps_customer_by_any_endpoint(client, auth):
         ("GET", "/customers/C3/consents", None),
         ("POST", "/customers/C3/consents", {"purpose": "marketing_sms", "granted": True}),
         ("GET", "/orders/O301", None),
-        ("POST", "/orders", {**ORDER, "order_id": "W-1", "customer_id": "C3"}),
     ):
         r = client.request(method, path, json=body, headers=h)
         _error(r, 404, "not_found")
+    # creating under a taken customer id answers the same whoever holds it (issue 9)
+    r = client.post("/orders", json={**ORDER, "order_id": "W-1", "customer_id": "C3"}, headers=h)
+    same = client.post("/customers", json={"customer_id": "C3"}, headers=h).json()["error"]
+    assert _error(r, 409, "conflict")["message"] == same["message"]
     for method, path, body in (
         ("GET", "/customers/C3/personal-data", None),
         ("POST", "/customers/C3/anonymise", {}),

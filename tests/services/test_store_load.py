@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kehu.exceptions import (
     ConflictError,
@@ -200,7 +200,8 @@ def test_post_order_is_idempotent(loaded_store):
 def test_post_order_respects_the_reps_scope(loaded_store):
     when = dt.datetime(2024, 7, 2, 9)
     lines = [{"amount": 10.0}]
-    with loaded_store() as s, pytest.raises(NotFoundError):
+    # another rep's customer id cannot be taken over: the answer of a create (issue 9)
+    with loaded_store() as s, pytest.raises(ConflictError, match="customer id 'C3' is already"):
         add_order(s, actor=REP, order_no="X1", customer_code="C3", order_time=when, lines=lines)
     with loaded_store() as s, s.begin():
         got = add_order(
@@ -221,3 +222,164 @@ def test_post_order_respects_the_reps_scope(loaded_store):
             order_time=when,
             lines=[{"product_code": "P1"}],
         )
+
+
+# --- issue 9: nothing lost, nothing silently wrong ---------------------------------------------
+
+HEADER = "订单号,客户编号,下单时间,商品编码,数量,单价,金额\n"
+
+
+def _lines(factory, order_no):
+    with factory() as s:
+        o = s.scalar(select(Order).where(Order.order_no == order_no))
+        return None if o is None else sorted((ln.product_code, ln.amount) for ln in o.lines)
+
+
+def test_an_order_with_a_rejected_line_is_rejected_whole(loaded_store, sample_files, tmp_path):
+    f = sample_files["orders"]
+    text = f.read_text("utf-8")
+    text = text.replace("O101,C1,2024-06-01 10:00:00,P2,4", "O101,C1,2024-13-45,P2,4")
+    text = text.replace(
+        "O104,C1,2024-06-25 10:00:00,P1,20,50.00,1000.00",
+        "O104,C1,2024-06-25 10:00:00,P1,20,50.00,1000.00\nO104,C1,not a date,P2,1,5.00,5.00",
+    )
+    text += "N1,C2,2024-07-01 10:00:00,P1,1,5.00,5.00\nN1,C2,2024-07-01 10:00:00,P2,1,x,5.00\n"
+    f.write_text(text, "utf-8")
+    got = load_files(loaded_store, orders=f, rejects_dir=tmp_path / "ws")
+    # before issue 9: "更新 2" and O101 lost its P2 line
+    assert got.counts["orders"] == {"inserted": 0, "updated": 0, "unchanged": 9, "conflicts": 0}
+    assert got.rejected == {"orders": 3}
+    assert got.reject_counts == {
+        "order": {"has_rejected_line": 3},
+        "order_line": {"bad_date": 2, "bad_price": 1},
+    }
+    assert _lines(loaded_store, "O101") == [("P1", 600.0), ("P2", 400.0)]  # as stored
+    assert _lines(loaded_store, "O104") == [("P1", 1000.0)]
+    assert _lines(loaded_store, "N1") is None  # a new order with a bad line is not half-stored
+    text = got.describe("zh")
+    assert "订单：新增 0，更新 0，未变 9，冲突 0，拒绝 3" in text
+    assert "未写入的订单行：日期错误 2（bad_date），单价错误 1（bad_price）" in text
+    assert got.rejects_file == str((tmp_path / "ws" / f"load-{got.load_id}-rejects.csv").resolve())
+    assert f"拒绝清单：{got.rejects_file}" in text
+    import csv
+
+    with open(got.rejects_file, encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["kind"], r["key"], r["row"], r["column"], r["reason"]) for r in rows] == [
+        ("order", "N1", "", "", "has_rejected_line"),
+        ("order", "O101", "", "", "has_rejected_line"),
+        ("order", "O104", "", "", "has_rejected_line"),
+        ("order_line", "O101", "3", "下单时间", "bad_date"),
+        ("order_line", "O104", "7", "下单时间", "bad_date"),
+        ("order_line", "N1", "16", "单价", "bad_price"),
+    ]
+    assert rows[3]["file"] == str(f) and rows[3]["value"] == "2024-13-45"
+    lines = got.reject_lines(2)
+    assert lines[0] == "rejected order N1: has_rejected_line '1 rejected line(s)'"
+    assert lines[-1] == f"... 4 more in {got.rejects_file}"
+
+
+def test_an_order_total_beyond_the_bound_is_rejected(store_factory, tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text(
+        HEADER
+        + "T1,C1,2024-01-02,P1,1,1,1\n"
+        + "T2,C1,2024-01-02,P1,1,1,9e11\nT2,C1,2024-01-02,P2,1,1,9e11\n"
+    )
+    got = load_files(store_factory, orders=f)
+    assert got.counts["orders"]["inserted"] == 1 and got.reject_counts == {
+        "order": {"bad_total": 1}
+    }
+    assert _lines(store_factory, "T2") is None
+
+
+def test_orders_name_customers_the_store_lacks(loaded_store, tmp_path):
+    """Rule: an unknown customer id of an order is created (as POST /orders does)."""
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "Z1,NEWC,2024-06-01 10:00:00,P1,1,2,2\nZ2,C1,2024-06-02,P1,1,2,2\n")
+    got = load_files(loaded_store, orders=f)
+    # before issue 9: the order was stored with no customer, and stayed so
+    assert got.counts["customers"] == {"inserted": 1, "updated": 0, "unchanged": 1, "conflicts": 0}
+    assert got.counts["orders"]["inserted"] == 2
+    with loaded_store() as s:
+        new = s.scalar(select(Customer).where(Customer.code == "NEWC"))
+        assert new.name is None and new.source_hash is None
+        o = s.scalar(select(Order).where(Order.order_no == "Z1"))
+        assert o.customer_id == new.id
+        # an order an older load stored unlinked ...
+        s.execute(update(Order).where(Order.order_no == "Z1").values(customer_id=None))
+        s.commit()
+    again = load_files(loaded_store, orders=f)  # ... is linked by the next load
+    assert again.counts["orders"] == {"inserted": 0, "updated": 1, "unchanged": 1, "conflicts": 0}
+    with loaded_store() as s:
+        assert s.scalar(select(Order.customer_id).where(Order.order_no == "Z1")) == new.id
+    # the customer file loaded later fills the customer in: it was never loaded from one
+    c = tmp_path / "c.csv"
+    c.write_text("客户编号,客户名称\nNEWC,新客户\n", encoding="utf-8")
+    got = load_files(loaded_store, customers=c)
+    assert got.counts["customers"]["updated"] == 1
+    with loaded_store() as s:
+        assert s.scalar(select(Customer.name).where(Customer.code == "NEWC")) == "新客户"
+    assert load_files(loaded_store, orders=f).counts["orders"]["unchanged"] == 2
+
+
+def test_length_limits_are_checked_per_row_and_no_batch_is_lost(store_factory, tmp_path):
+    rows = [f"G{i},C{i % 3},2024-01-02 10:00:00,P1,1,2,2" for i in range(7)]
+    rows.insert(2, f"{'O' * 200},C1,2024-01-02,P1,1,2,2")
+    rows.insert(5, f"L1,{'C' * 100},2024-01-02,P1,1,2,2")
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "\n".join(rows) + "\n", encoding="utf-8")
+    c = tmp_path / "c.csv"
+    c.write_text(f"客户编号,客户名称\nC0,甲\nC1,{'名' * 300}\n{'K' * 65},乙\n", encoding="utf-8")
+    # before issue 9: on PostgreSQL the batch with the long order id failed whole;
+    # on SQLite the long customer id was stored (as the order's customer: NULL)
+    got = load_files(store_factory, orders=f, customers=c, batch_size=3)
+    assert got.counts["orders"]["inserted"] == 7
+    assert got.counts["customers"]["inserted"] == 3  # C0 from the file, C1 and C2 from orders
+    assert got.rejected == {"orders": 2, "customers": 2}
+    assert got.reject_counts["order_line"] == {"too_long": 2}
+    assert got.reject_counts["customer"] == {"too_long": 2}
+    with store_factory() as s:
+        assert s.scalar(select(func.max(func.length(Customer.code)))) == 2
+        assert s.scalar(select(func.count()).where(Order.customer_id.is_(None))) == 0
+        assert s.scalar(select(Customer.name).where(Customer.code == "C1")) is None
+
+
+def test_a_batch_the_database_refuses_is_one_clear_error(store_factory, sample_files, monkeypatch):
+    from sqlalchemy.exc import DataError
+
+    def refuse(session, con, batch):
+        raise DataError("INSERT ...", {}, Exception("value too long for type varchar(128)\nX"))
+
+    monkeypatch.setitem(store_load._WRITERS, "orders", refuse)
+    with pytest.raises(DataImportError) as err:
+        _load(store_factory, sample_files, batch_size=5)
+    assert str(err.value).count("\n") == 0
+    assert "orders batch 1 of 3" in str(err.value) and "value too long" in str(err.value)
+    assert "run the same load again" in str(err.value)
+    with store_factory() as s:
+        assert s.scalar(select(LoadRun.status)) == "failed"
+
+
+def test_load_command_prints_the_rejects_and_their_file(tmp_path, capsys, monkeypatch):
+    from kehu.cli.main import main
+    from kehu.store.testing import write_sample
+
+    monkeypatch.delenv("KEHU_DATABASE_URL", raising=False)
+    ws = tmp_path / "ws"
+    files = write_sample(tmp_path / "data")
+    assert main(["init", "--workspace", str(ws)]) == 0
+    f = files["orders"]
+    f.write_text(
+        f.read_text("utf-8").replace("O301,C3,2024-06-28 12:00:00", "O301,C3,0001-06-28 12:00:00")
+        + f"{'O' * 200},C1,2024-01-02,P1,1,2.00,2.00\n",
+        "utf-8",
+    )
+    capsys.readouterr()
+    assert main(["load", str(f), "--workspace", str(ws)]) == 0
+    out, err = capsys.readouterr()
+    assert "订单：新增 10，更新 0，未变 0，冲突 0，拒绝 2" in out
+    assert "未写入的订单行：日期错误 1（bad_date），超长 1（too_long）" in out
+    assert f"拒绝清单：{(ws / 'load-1-rejects.csv').resolve()}" in out
+    assert "rejected order_line O301: bad_date '0001-06-28 12:00:00'" in out
+    assert "Traceback" not in out + err

@@ -146,6 +146,10 @@ def load_cmd(
 
     Re-running the same load changes nothing; changed rows are updated; conflicts
     are listed. An interrupted load continues from its first unfinished batch.
+    Rows that cannot be read or break the limits (dates, amounts, id lengths) are
+    rejected, and so is, whole, an order with such a line (its stored version is
+    kept); they are counted per reason and listed in load-<id>-rejects.csv in the
+    workspace. Customers that orders name and the store lacks are created.
 
     Examples:
 
@@ -160,7 +164,8 @@ def load_cmd(
     if not orders and not customers and not products:
         raise ConfigError("nothing to load: give order files, --customers or --products")
     options = import_options(settings_from(config), list(mapping or []))
-    engine = _engine(_settings(workspace))
+    store_settings = _settings(workspace)
+    engine = _engine(store_settings)
     with _progress() as progress:
         summary = load_files(
             session_factory(engine),
@@ -170,13 +175,16 @@ def load_cmd(
             options=options,
             batch_size=batch_size,
             progress=progress,
+            rejects_dir=store_settings.workspace,
         )
     for line in summary.describe("zh"):
-        out.print(line)
+        out.print(line, markup=False, soft_wrap=True)
     for c in summary.conflicts[:20]:
         out.print(f"conflict: {c['kind']} {c['key']}: {c['reason']}")
     if len(summary.conflicts) > 20:
         out.print(f"... {len(summary.conflicts) - 20} more conflicts (load {summary.load_id})")
+    for line in summary.reject_lines(20):
+        out.print(line, markup=False, soft_wrap=True)
 
 
 def refresh_cmd(

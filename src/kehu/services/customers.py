@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from kehu.exceptions import ConfigError, ConflictError, SchemaError
+from kehu.exceptions import ConfigError, SchemaError
 from kehu.services import audit, export
 from kehu.services.access import Actor, require
 from kehu.services.paging import check_page, fetch_page
 from kehu.services.privacy import current_consents, mask_customer
 from kehu.services.refresh import RESULT_COLUMNS, current_run
-from kehu.services.scope import scope_customers, scoped_customer
+from kehu.services.scope import scope_customers, scoped_customer, taken
 from kehu.services.sql_filter import compile_sql_filter
 from kehu.store.models import (
     Alert,
@@ -37,6 +38,7 @@ from kehu.store.models import (
     Order,
     Task,
 )
+from kehu.warehouse.rules import MAX_CUSTOMER_ID, check_key
 
 #: customer fields people may set through the API (``sales_rep`` needs ``customers.assign``)
 EDITABLE = (
@@ -531,22 +533,29 @@ def _recommendations(result: ClassificationResult, lang: str) -> list[dict[str, 
 
 
 def create_customer(session: Session, *, actor: Actor, code: str, **values: Any) -> Customer:
-    """A new customer; a rep's new customers are their own."""
+    """A new customer; a rep's new customers are their own.
+
+    An id already taken answers the same whoever holds it, in the actor's scope
+    or not (:func:`kehu.services.scope.taken`); so does losing a race to
+    create the same id, after which the session is rolled back.
+    """
     require(actor, "customers.write")
-    code = (code or "").strip()
-    if not code:
-        raise SchemaError("customer_id must not be empty")
+    code = check_key(code, "customer_id", max_length=MAX_CUSTOMER_ID)
     tags = values.pop("tags", None)
     unknown = sorted(set(values) - set(EDITABLE))
     if unknown:
         raise SchemaError(f"unknown customer field(s) {', '.join(unknown)}")
     if session.scalar(select(Customer.id).where(Customer.code == code)) is not None:
-        raise ConflictError(f"customer {code!r} already exists")
+        raise taken("customer id", code)
     if not actor.can("customers.assign"):
         values["sales_rep"] = actor.rep_name
     customer = Customer(code=code, **values)
     session.add(customer)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()  # another request created this id meanwhile
+        raise taken("customer id", code) from None
     if tags:
         set_tags(session, actor=actor, code=code, tags=tags)
     audit.record(

@@ -10,7 +10,20 @@ natural key -- customer id, product id, order id:
   the application since);
 * a key whose values changed is **updated** -- unless the stored customer or
   product was also edited in the application since the last load, or an order
-  moved to another customer: that is a **conflict**, reported and left as it is.
+  moved to another customer: that is a **conflict**, reported and left as it is;
+* a row the import cannot read or that breaks the bounds of
+  :mod:`kehu.warehouse.rules` (dates, amounts, text lengths) is **rejected**,
+  and so is, whole, every order that had such a line: a load never rewrites a
+  stored order from part of its lines, the stored version is kept.
+
+Orders name their customer: a customer id the store does not have yet is
+created with the order (as ``POST /orders`` does), so no order is stored
+unlinked; an order stored unlinked by an older load is linked by the next load
+once its customer exists.
+
+Every rejected or set-aside row is listed, with file, row, column, reason and
+value, in the load's rejects file (``rejects_dir``) and counted per reason in
+the summary.
 
 Rows are compared by digests computed in DuckDB (one expression for the file
 side and the store side).  The work is split into batches of ``batch_size``
@@ -33,14 +46,26 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from kehu.atomic import atomic_path
 from kehu.exceptions import ConflictError, DataImportError, NotFoundError, SchemaError
 from kehu.services import audit
 from kehu.services.access import SYSTEM, Actor, require
-from kehu.services.scope import scoped_customer
+from kehu.services.scope import in_scope, taken
 from kehu.store.models import Customer, LoadRun, Order, OrderLine, Product, utcnow
 from kehu.warehouse import ImportOptions, import_customers, import_orders, import_products
+from kehu.warehouse.rules import (
+    MAX_AMOUNT,
+    MAX_CUSTOMER_ID,
+    MAX_LENGTHS,
+    MAX_ORDER_ID,
+    check_key,
+    check_line,
+    check_order_time,
+)
+from kehu.warehouse.summary import REJECT_REASONS
 
 PathArg = str | Path | Sequence[str | Path]
 Progress = Callable[[str, int, int], None]
@@ -74,6 +99,31 @@ LINE_FIELDS = ("product_code", "quantity", "price", "amount", "is_return", "stat
 COUNT_KEYS = ("inserted", "updated", "unchanged", "conflicts")
 #: conflicts kept in the load record (the counts are always complete)
 MAX_CONFLICTS_KEPT = 1000
+#: rejects kept in the summary (the rejects file and the counts are complete)
+MAX_REJECTS_KEPT = 1000
+#: columns of the rejects file
+REJECT_COLUMNS = ("kind", "key", "file", "row", "column", "reason", "value")
+#: the import's kinds of rows -> kinds in the rejects file
+_REJECT_KINDS = {"orders": "order_line", "customers": "customer", "products": "product"}
+#: reasons of whole orders left out
+ORDER_REJECT_REASONS = ("has_rejected_line", "bad_total")
+_REASON_ZH = {
+    "bad_date": "日期错误",
+    "bad_amount": "金额错误",
+    "bad_quantity": "数量错误",
+    "bad_price": "单价错误",
+    "missing_id": "缺编号",
+    "too_long": "超长",
+    "duplicate": "重复行",
+    "duplicate_id": "重复编号",
+    "non_product": "非商品",
+    "zero_price": "零单价",
+    "return": "退货",
+    "has_rejected_line": "含被拒绝的行，整单未写入",
+    "bad_total": "订单总额超出上限",
+}
+_KIND_ZH = {"order": "订单", "order_line": "订单行", "customer": "客户", "product": "商品"}
+_STORE_KINDS = {"orders": "order", "customers": "customer", "products": "product"}
 
 
 @dataclass
@@ -84,6 +134,14 @@ class LoadSummary:
     ``conflicts`` for ``customers``, ``products`` and ``orders``; ``conflicts``
     lists (up to 1,000 of) them with their reason; ``resumed_batches`` is the
     number of batches a previous interrupted run had already written.
+
+    ``rejected[kind]`` counts the keys of that kind not written because they
+    were rejected (orders left out whole, unreadable customer or product rows);
+    ``reject_counts[kind][reason]`` counts every row not written, by reason
+    (kinds ``order``, ``order_line``, ``customer``, ``product``; set-aside rows
+    such as duplicates too); ``rejects`` lists up to 1,000 of them
+    (:data:`REJECT_COLUMNS`) and ``rejects_file`` is the CSV file with all of
+    them, when one was written.
     """
 
     load_id: int
@@ -93,29 +151,76 @@ class LoadSummary:
     counts: dict[str, dict[str, int]]
     conflicts: list[dict[str, Any]]
     import_summary: dict[str, Any] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    reject_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects_file: str | None = None
 
     def describe(self, lang: str = "en") -> list[str]:
-        """One line per kind, in Chinese or English."""
+        """One line per kind, then the rejects per reason and their file, in Chinese or English."""
+        zh = lang == "zh"
         lines = []
         for kind, c in self.counts.items():
-            if lang == "zh":
+            c = {**c, "rejected": self.rejected.get(kind, 0)}
+            if zh:
                 name = {"customers": "客户", "products": "商品", "orders": "订单"}[kind]
                 lines.append(
                     f"{name}：新增 {c['inserted']:,}，更新 {c['updated']:,}，"
-                    f"未变 {c['unchanged']:,}，冲突 {c['conflicts']:,}"
+                    f"未变 {c['unchanged']:,}，冲突 {c['conflicts']:,}，"
+                    f"拒绝 {c['rejected']:,}"
                 )
             else:
                 lines.append(
                     f"{kind}: {c['inserted']:,} inserted, {c['updated']:,} updated, "
-                    f"{c['unchanged']:,} unchanged, {c['conflicts']:,} conflicts"
+                    f"{c['unchanged']:,} unchanged, {c['conflicts']:,} conflicts, "
+                    f"{c['rejected']:,} rejected"
                 )
+        for kind, reasons in self.reject_counts.items():
+            if zh:
+                parts = "，".join(
+                    f"{_REASON_ZH.get(r, r)} {n:,}（{r}）" for r, n in reasons.items()
+                )
+                lines.append(f"未写入的{_KIND_ZH.get(kind, kind)}：{parts}")
+            else:
+                parts = ", ".join(f"{r} {n:,}" for r, n in reasons.items())
+                lines.append(f"{kind} rows not written: {parts}")
+        if self.reject_counts.get("order"):
+            lines.append(
+                "被拒绝的订单整单未写入，库中已有的版本保持不变。"
+                if zh
+                else "rejected orders were left out whole; their stored versions are kept."
+            )
+        if self.rejects_file:
+            lines.append(
+                f"拒绝清单：{self.rejects_file}" if zh else f"rejects file: {self.rejects_file}"
+            )
         if self.resumed_batches:
             lines.append(
                 f"续传：跳过已完成的 {self.resumed_batches} 批"
-                if lang == "zh"
+                if zh
                 else f"resumed: skipped {self.resumed_batches} batches already written"
             )
         return lines
+
+    def reject_lines(self, limit: int = 20) -> list[str]:
+        """The first ``limit`` rejected rows and orders, one line each (set-aside rows left out)."""
+        reasons = (*REJECT_REASONS, *ORDER_REJECT_REASONS)
+        rows = [r for r in self.rejects if r["reason"] in reasons]
+        total = sum(
+            n for counts in self.reject_counts.values() for r, n in counts.items() if r in reasons
+        )
+        out = []
+        for r in rows[:limit]:
+            value = "" if r["value"] is None else f" {str(r['value'])[:60]!r}"
+            where = ""
+            if r["file"]:
+                column = f" {r['column']}" if r["column"] else ""
+                where = f" ({r['file']} row {r['row']}{column})"
+            out.append(f"rejected {r['kind']} {r['key'] or ''}: {r['reason']}{value}{where}")
+        if total > len(out):
+            more = f" in {self.rejects_file}" if self.rejects_file else ""
+            out.append(f"... {total - len(out):,} more{more}")
+        return out
 
 
 def load_files(
@@ -128,6 +233,7 @@ def load_files(
     batch_size: int = 2000,
     actor: Actor = SYSTEM,
     progress: Progress | None = None,
+    rejects_dir: str | Path | None = None,
 ) -> LoadSummary:
     """Import files and write them into the store in transactional batches.
 
@@ -147,10 +253,19 @@ def load_files(
         Who loads (recorded in the audit log).
     progress
         Called as ``progress(step, done, total)``.
+    rejects_dir
+        Folder for the rejects file ``load-<id>-rejects.csv`` (written when a
+        row was rejected or set aside); ``None`` writes none.
 
     Returns
     -------
     LoadSummary
+
+    Raises
+    ------
+    DataImportError
+        Nothing to load, an unreadable file, or a batch the database refused
+        (the load is recorded as failed; run it again to resume).
     """
     require(actor, "customers.write")
     require(actor, "customers.read_all")
@@ -166,8 +281,13 @@ def load_files(
     imported, summary = _import(orders, customers, products, options)
     progress("import", 1, 1)
     con = imported["con"]
-    con.raw_sql("SET enable_progress_bar = false")  # progress goes to ``progress``
-    plan = _plan(con, imported, batch_size)
+    try:
+        con.raw_sql("SET enable_progress_bar = false")  # progress goes to ``progress``
+        plan = _plan(con, imported, batch_size)
+        reject_counts, rejected, shown = _reject_summary(con)
+    except BaseException:
+        _drop_work_tables(con)
+        raise
     total = sum(n for _, n in plan)
 
     with factory() as session:
@@ -187,23 +307,24 @@ def load_files(
                 files=files,
                 batches_total=total,
                 counts={k: dict.fromkeys(COUNT_KEYS, 0) for k, _ in plan},
-                import_summary=summary,
+                import_summary={**summary, "load_rejects": reject_counts},
                 user_id=actor.user_id,
             )
             session.add(run)
         session.commit()
         run_id = run.id
 
+    rejects_file = None
     batch = 0
     try:
+        if rejects_dir is not None and reject_counts:
+            rejects_file = _write_rejects(
+                con, Path(rejects_dir).resolve() / f"load-{run_id}-rejects.csv"
+            )
         for kind, n in plan:
             for i in range(n):
                 if batch >= resumed:
-                    with factory() as session, session.begin():
-                        run = session.get(LoadRun, run_id, with_for_update=True)
-                        counts, conflicts = _WRITERS[kind](session, con, i)
-                        _add_counts(run, kind, counts, conflicts)
-                        run.batches_done = batch + 1
+                    _write_batch(factory, con, run_id, kind, i, n, batch)
                 batch += 1
                 progress(f"write {kind}", i + 1, n)
     except BaseException as exc:
@@ -225,7 +346,7 @@ def load_files(
             action="load",
             entity="load_run",
             entity_id=run_id,
-            changes={"counts": run.counts, "files": files},
+            changes={"counts": run.counts, "files": files, "rejects": reject_counts},
         )
         return LoadSummary(
             load_id=run_id,
@@ -235,7 +356,32 @@ def load_files(
             counts=dict(run.counts),
             conflicts=list(run.conflicts),
             import_summary=summary,
+            rejected=rejected,
+            reject_counts=reject_counts,
+            rejects=shown,
+            rejects_file=str(rejects_file) if rejects_file else None,
         )
+
+
+def _write_batch(factory, con, run_id: int, kind: str, i: int, n: int, batch: int) -> None:
+    """One batch and the load's progress in one transaction.
+
+    Rows were checked against the store's bounds before, so a refusal by the
+    database is unexpected; it is reported in one line, and the load resumes
+    from this batch when run again.
+    """
+    try:
+        with factory() as session, session.begin():
+            run = session.get(LoadRun, run_id, with_for_update=True)
+            counts, conflicts = _WRITERS[kind](session, con, i)
+            _add_counts(run, kind, counts, conflicts)
+            run.batches_done = batch + 1
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DataImportError(
+            f"load {run_id}: the database refused {kind} batch {i + 1} of {n} "
+            f"(nothing of it was written): {reason[:300]}; run the same load again to resume"
+        ) from None
 
 
 # --- import and staging in DuckDB ------------------------------------------------------------
@@ -243,26 +389,47 @@ def load_files(
 
 def _import(orders, customers, products, options) -> tuple[dict[str, Any], dict[str, Any]]:
     if orders is not None:
-        res = import_orders(orders, options=options, customers=customers, products=products)
+        res = import_orders(
+            orders, options=options, customers=customers, products=products, keyed_rejects=True
+        )
         summary = res.summary.to_dict()
         return {
             "con": res.con,
             "orders": res.orders,
             "customers": res.customers,
             "products": res.products,
+            "rejects": res.keyed_rejects,
         }, summary
     out: dict[str, Any] = {"orders": None, "customers": None, "products": None}
     summary: dict[str, Any] = {}
+    rejects = []
     con = None
-    if customers is not None:
-        res = import_customers(customers, options=options)
-        con, out["customers"] = res.con, res.customers
-        summary["customers"] = res.summary.to_dict()
-    if products is not None:
-        res = import_products(products, con=con, options=options)
-        con, out["products"] = res.con, res.products
-        summary["products"] = res.summary.to_dict()
+    for kind, arg, importer in (
+        ("customers", customers, import_customers),
+        ("products", products, import_products),
+    ):
+        if arg is None:
+            continue
+        res = importer(arg, con=con, options=options)
+        con, out[kind] = res.con, getattr(res, kind)
+        summary[kind] = res.summary.to_dict()
+        r = res.rejects
+        rejects.append(
+            r.select(
+                kind=ibis.literal(kind),
+                # the row's id is known here only when it is the value quoted
+                key=(r.reason == "duplicate_id").ifelse(r.value, ibis.null("string")),
+                customer_id=ibis.null("string"),
+                order_time=ibis.null("timestamp"),
+                file=r.file,
+                row=r.row,
+                column=r.column,
+                reason=r.reason,
+                value=r.value,
+            )
+        )
     out["con"] = con
+    out["rejects"] = ibis.union(*rejects) if rejects else None
     return out, summary
 
 
@@ -280,16 +447,49 @@ def _batched(t: ir.Table, key: str, batch_size: int) -> ir.Table:
     return t.mutate(__batch=(ibis.row_number().over(order_by=t[key]) // batch_size).cast("int64"))
 
 
+def _order_no(order_id: ir.StringValue, customer_id: ir.StringValue, when) -> ir.StringValue:
+    """The order's key: its id, or ``<customer>@<time>`` for lines without one."""
+    ts = when.strftime("%Y-%m-%dT%H:%M:%S")
+    return ibis.coalesce(order_id, customer_id.fill_null("") + ibis.literal("@") + ts)
+
+
 def _plan(con, imported: dict[str, Any], batch_size: int) -> list[tuple[str, int]]:
-    """Stage every kind as a DuckDB table with a batch number; return (kind, batches)."""
+    """Stage every kind as a DuckDB table with a batch number; return (kind, batches).
+
+    Orders are staged first (their rejects decide which orders are left out,
+    and their customers must exist), but written last.
+    """
+    _stage_rejects(con, imported["rejects"])
     plan = []
+    order_batches = None
+    order_customers = None
+    if imported["orders"] is not None:
+        order_batches = _stage_orders(con, imported["orders"], batch_size)
+        lines = con.table("__load_lines_kept")
+        order_customers = (
+            lines.filter(lines.customer_id.notnull()).select(code=lines.customer_id).distinct()
+        )
     for kind, fields, key in (
         ("customers", CUSTOMER_FIELDS, "customer_id"),
         ("products", PRODUCT_FIELDS, "product_id"),
     ):
         t = imported[kind]
-        if t is None:
+        extra = order_customers if kind == "customers" else None
+        if t is None and extra is None:
             continue
+        _stage_entities(con, kind, t, fields, key, extra, batch_size)
+        plan.append((kind, _count_batches(con, f"__load_{kind}")))
+    if order_batches is not None:
+        con.drop_table("__load_lines_kept", force=True)
+        plan.append(("orders", order_batches))
+    return plan
+
+
+def _stage_entities(con, kind, t, fields, key, extra, batch_size) -> None:
+    """``__load_<kind>``: the file's rows, plus (``__idonly``) ids only known from orders."""
+    cols: dict[str, ir.Value] = {}
+    staged = None
+    if t is not None:
         t = t.filter(t[key].notnull())
         cols = {store: t[src] for src, store in fields.items() if src in t.columns}
         if kind == "customers" and "region" not in cols:
@@ -297,18 +497,23 @@ def _plan(con, imported: dict[str, Any], batch_size: int) -> list[tuple[str, int
             region = [c for c in ("province", "country") if c in cols]
             if region:
                 cols["region"] = ibis.coalesce(*[cols[c] for c in region])
-        staged = t.select(code=t[key].cast("string"), **cols)
-        staged = staged.mutate(__digest=_digest(staged, sorted(cols)))
-        con.create_table(f"__load_{kind}", _batched(staged, "code", batch_size), overwrite=True)
-        con.create_table(
-            f"__load_{kind}_fields",
-            ibis.memtable({"f": sorted(cols)}, schema={"f": "string"}),
-            overwrite=True,
+        staged = t.select(code=t[key].cast("string"), **cols, __idonly=ibis.literal(False))
+    if extra is not None:
+        types = staged.schema() if staged is not None else {}
+        missing = extra if staged is None else extra.anti_join(staged, "code")
+        missing = missing.select(
+            code=missing.code.cast("string"),
+            **{c: ibis.null(types[c]) for c in cols},
+            __idonly=ibis.literal(True),
         )
-        plan.append((kind, _count_batches(con, f"__load_{kind}")))
-    if imported["orders"] is not None:
-        plan.append(("orders", _stage_orders(con, imported["orders"], batch_size)))
-    return plan
+        staged = missing if staged is None else ibis.union(staged, missing)
+    staged = staged.mutate(__digest=_digest(staged, sorted(cols)))
+    con.create_table(f"__load_{kind}", _batched(staged, "code", batch_size), overwrite=True)
+    con.create_table(
+        f"__load_{kind}_fields",
+        ibis.memtable({"f": sorted(cols)}, schema={"f": "string"}),
+        overwrite=True,
+    )
 
 
 def _count_batches(con, name: str) -> int:
@@ -316,14 +521,79 @@ def _count_batches(con, name: str) -> int:
     return 0 if got is None else int(got) + 1
 
 
+def _stage_rejects(con, rejects: ir.Table | None) -> None:
+    """``__load_rejects``: the import's rejects with the order each order line belongs to."""
+    schema = {
+        "kind": "string",
+        "key": "string",
+        "order_no": "string",
+        "file": "string",
+        "row": "int64",
+        "column": "string",
+        "reason": "string",
+        "value": "string",
+    }
+    if rejects is None:
+        con.create_table("__load_rejects", schema=ibis.schema(schema), overwrite=True)
+        return
+    r = rejects
+    kind = ibis.cases(*[(r.kind == k, ibis.literal(v)) for k, v in _REJECT_KINDS.items()])
+    lines = r.kind == "orders"
+    order_no = lines.ifelse(_order_no(r.key, r.customer_id, r.order_time), ibis.null("string"))
+    staged = r.select(
+        kind=kind,
+        key=lines.ifelse(order_no, r.key),
+        order_no=order_no,
+        file=r.file,
+        row=r.row.cast("int64"),
+        column=r.column,
+        reason=r.reason,
+        value=r.value,
+    )
+    con.create_table("__load_rejects", staged, overwrite=True)
+
+
 def _stage_orders(con, lines: ir.Table, batch_size: int) -> int:
-    ts = lines.order_time.strftime("%Y-%m-%dT%H:%M:%S")
+    """``__load_orders`` and ``__load_lines``: the orders to write, whole; returns the batches.
+
+    An order with a rejected line (:data:`~kehu.warehouse.summary.REJECT_REASONS`,
+    not a set-aside rule such as a duplicate or a fee line) is left out whole,
+    as is an order whose total is beyond the bounds; both go to the rejects.
+    """
     lines = lines.mutate(
-        order_no=ibis.coalesce(
-            lines.order_id, lines.customer_id.fill_null("") + ibis.literal("@") + ts
-        ),
+        order_no=_order_no(lines.order_id, lines.customer_id, lines.order_time),
         product_code=lines.product_id,
     )
+    rej = con.table("__load_rejects")
+    bad_lines = rej.filter(rej.order_no.notnull() & rej.reason.isin(list(REJECT_REASONS)))
+    by_line = bad_lines.group_by("order_no").aggregate(
+        n=bad_lines.count(), reason=ibis.literal("has_rejected_line")
+    )
+    by_line = by_line.select(
+        "order_no", "reason", value=by_line.n.cast("string") + ibis.literal(" rejected line(s)")
+    )
+    totals = lines.group_by("order_no").aggregate(amount=lines.amount.sum())
+    by_total = totals.filter(~(totals.amount.abs() <= MAX_AMOUNT).fill_null(False)).select(
+        "order_no", reason=ibis.literal("bad_total"), value=totals.amount.cast("string")
+    )
+    left_out = ibis.union(by_line, by_total.anti_join(by_line, "order_no"))
+    con.create_table("__load_left_out", left_out, overwrite=True)
+    left_out = con.table("__load_left_out")
+    extra = left_out.select(
+        kind=ibis.literal("order"),
+        key=left_out.order_no,
+        order_no=left_out.order_no,
+        file=ibis.null("string"),
+        row=ibis.null("int64"),
+        column=ibis.null("string"),
+        reason=left_out.reason,
+        value=left_out.value,
+    )
+    con.insert("__load_rejects", extra)
+
+    lines = lines.anti_join(left_out, "order_no")
+    con.create_table("__load_lines_kept", lines, overwrite=True)
+    lines = con.table("__load_lines_kept")
     head = lines.group_by("order_no").aggregate(
         customer_code=lines.customer_id.max(),
         n_customers=lines.customer_id.nunique(),
@@ -352,7 +622,43 @@ def _stage_orders(con, lines: ir.Table, batch_size: int) -> int:
         "__load_lines", keep.select("order_no", "__batch", "line_no", *LINE_FIELDS), overwrite=True
     )
     con.drop_table("__load_lines_all", force=True)
+    con.drop_table("__load_left_out", force=True)
     return _count_batches(con, "__load_orders")
+
+
+def _reject_summary(con) -> tuple[dict[str, dict[str, int]], dict[str, int], list[dict]]:
+    """Counts per kind and reason, rejected keys per store kind, and the first rejects."""
+    r = con.table("__load_rejects")
+    got = r.group_by(["kind", "reason"]).aggregate(n=r.count()).to_pyarrow().to_pylist()
+    order = list(_KIND_ZH)
+    counts: dict[str, dict[str, int]] = {}
+    for g in sorted(got, key=lambda g: (order.index(g["kind"]), -g["n"], g["reason"])):
+        counts.setdefault(g["kind"], {})[g["reason"]] = g["n"]
+    rejected = {}
+    for store_kind, kind in _STORE_KINDS.items():
+        reasons = ORDER_REJECT_REASONS if kind == "order" else REJECT_REASONS
+        n = sum(v for k, v in counts.get(kind, {}).items() if k in reasons)
+        if n:
+            rejected[store_kind] = n
+    shown = _rows(_sorted_rejects(r).limit(MAX_REJECTS_KEPT))
+    return counts, rejected, shown
+
+
+def _sorted_rejects(r: ir.Table) -> ir.Table:
+    rank = ibis.cases(*[(r.kind == k, i) for i, k in enumerate(_KIND_ZH)], else_=9)
+    return r.order_by([rank, r.file, r.row, r.key]).select(*REJECT_COLUMNS)
+
+
+def _write_rejects(con, path: Path) -> Path:
+    """All rejects as CSV (UTF-8 with BOM, so that Excel reads Chinese), written atomically."""
+    import pyarrow.csv as pcsv
+
+    data = _sorted_rejects(con.table("__load_rejects")).to_pyarrow()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write("\ufeff".encode())
+        pcsv.write_csv(data, fh)
+    return path
 
 
 def _drop_work_tables(con) -> None:
@@ -361,7 +667,15 @@ def _drop_work_tables(con) -> None:
     for kind in ("customers", "products"):
         con.drop_table(f"__load_{kind}", force=True)
         con.drop_table(f"__load_{kind}_fields", force=True)
-    for name in ("__load_orders", "__load_lines", "__load_lines_all", "__load_stored"):
+    for name in (
+        "__load_orders",
+        "__load_lines",
+        "__load_lines_all",
+        "__load_lines_kept",
+        "__load_left_out",
+        "__load_rejects",
+        "__load_stored",
+    ):
         con.drop_table(name, force=True)
 
 
@@ -387,9 +701,11 @@ def _write_entities(session: Session, con, batch: int, *, kind: str, model) -> t
         old = stored.get(r["code"])
         values = {f: r[f] for f in fields}
         if old is None:
-            inserts.append({"code": r["code"], "source_hash": r["__digest"], **values})
+            # a customer known only from orders has no file values to remember
+            digest = None if r["__idonly"] else r["__digest"]
+            inserts.append({"code": r["code"], "source_hash": digest, **values})
             counts["inserted"] += 1
-        elif not fields:
+        elif r["__idonly"] or not fields:
             # ids only (customers known from order lines): nothing to compare or update
             counts["unchanged"] += 1
         elif r["__digest"] in (old.source_hash, current[r["code"]]):
@@ -419,7 +735,7 @@ def _write_entities(session: Session, con, batch: int, *, kind: str, model) -> t
 
 def _stored_digests(con, staged: ir.Table, stored: dict, fields: list[str]) -> dict[str, str]:
     """Digests of the stored values, computed by the same DuckDB expression as the file's."""
-    if not stored:
+    if not stored or not fields:
         return {}
     schema = staged.schema()
     data = {
@@ -460,7 +776,7 @@ def _write_orders(session: Session, con, batch: int) -> tuple:
         session.execute(select(Customer.code, Customer.id).where(Customer.code.in_(codes))).all()
     )
     counts = dict.fromkeys(COUNT_KEYS, 0)
-    conflicts, new, changed = [], [], []
+    conflicts, new, changed, linked = [], [], [], []
     for r in heads:
         old = stored.get(r["order_no"])
         if r["n_customers"] > 1:
@@ -482,8 +798,6 @@ def _write_orders(session: Session, con, batch: int) -> tuple:
         }
         if old is None:
             new.append(values)
-        elif old.content_hash == r["__digest"]:
-            counts["unchanged"] += 1
         elif old.customer_id is not None and old.customer_id != values["customer_id"]:
             counts["conflicts"] += 1
             conflicts.append(
@@ -493,6 +807,13 @@ def _write_orders(session: Session, con, batch: int) -> tuple:
                     "reason": "the order belongs to another customer in the store",
                 }
             )
+        elif old.content_hash == r["__digest"]:
+            if old.customer_id is None and values["customer_id"] is not None:
+                # stored unlinked by an older load: its customer exists now
+                linked.append({"id": old.id, "customer_id": values["customer_id"]})
+                counts["updated"] += 1
+            else:
+                counts["unchanged"] += 1
         else:
             changed.append({"id": old.id, **values})
     ids: dict[str, int] = {}
@@ -505,6 +826,8 @@ def _write_orders(session: Session, con, batch: int) -> tuple:
         session.execute(update(Order), changed)
         ids.update({c["order_no"]: c["id"] for c in changed})
         counts["updated"] += len(changed)
+    if linked:
+        session.execute(update(Order), linked)
     line_rows = [{"order_id": ids[no], **ln} for no in ids for ln in lines.get(no, [])]
     if line_rows:
         session.execute(insert(OrderLine), line_rows)
@@ -558,6 +881,10 @@ class OrderResult:
     created: bool
 
 
+#: attempts of :func:`add_order` when concurrent requests race on the same keys
+RACE_ATTEMPTS = 3
+
+
 def add_order(
     session: Session,
     *,
@@ -572,35 +899,49 @@ def add_order(
 ) -> OrderResult:
     """Add one order, idempotently by ``order_no``.
 
-    Posting the same order again returns the stored one (``created=False``);
-    posting different content under a known order number is a
-    :class:`ConflictError`.  An unknown customer is created (for a rep, as
-    their own customer); a customer outside a rep's scope is *not found*.
+    Posting the same order again returns the stored one (``created=False``).
+    An order id already taken by a different order -- different content, or
+    an order of a customer outside the actor's scope -- is a
+    :class:`ConflictError` worded the same in both cases
+    (:func:`kehu.services.scope.taken`).  An unknown customer is created (for
+    a rep, as their own customer); a customer id outside the actor's scope is
+    taken, as for ``create_customer``.  Values are checked against the bounds
+    of :mod:`kehu.warehouse.rules`.
+
+    Concurrent posts race on the unique order id (and customer id): the
+    loser's insert fails, the session is **rolled back**, and the stored order
+    is read again and compared, so an identical post still answers as a
+    repeat.  Call this first in its transaction.
     """
     require(actor, "orders.write")
-    order_no = (order_no or "").strip()
-    if not order_no:
-        raise SchemaError("order_no must not be empty")
+    order_no = check_key(order_no, "order_id", max_length=MAX_ORDER_ID)
+    customer_code = check_key(customer_code, "customer_id", max_length=MAX_CUSTOMER_ID)
+    order_time = check_order_time(order_time)
+    limits = MAX_LENGTHS["orders"]
+    for name, value in (("channel", channel), ("store_id", store_id), ("status", status)):
+        _check_length(value, name, limits[name])
     if not lines:
         raise SchemaError(f"order {order_no}: at least one line is needed")
     norm = []
     for i, ln in enumerate(lines, start=1):
-        amount = ln.get("amount")
-        if amount is None:
-            if ln.get("price") is None or ln.get("quantity") is None:
-                raise SchemaError(f"order {order_no} line {i}: give amount, or price and quantity")
-            amount = float(ln["price"]) * float(ln["quantity"])
+        where = f"order {order_no} line {i}"
+        amount = check_line(ln.get("quantity"), ln.get("price"), ln.get("amount"), where)
+        _check_length(ln.get("product_code"), f"{where}: product_id", limits["product_id"])
+        _check_length(ln.get("status"), f"{where}: status", limits["status"])
         norm.append(
             {
                 "product_code": ln.get("product_code"),
                 "quantity": ln.get("quantity"),
                 "price": ln.get("price"),
-                "amount": float(amount),
+                "amount": amount,
                 "discount": ln.get("discount"),
-                "is_return": bool(ln.get("is_return", False) or float(amount) < 0),
+                "is_return": bool(ln.get("is_return", False) or amount < 0),
                 "status": ln.get("status"),
             }
         )
+    total = sum(x["amount"] for x in norm)
+    if abs(total) > MAX_AMOUNT:
+        raise SchemaError(f"order {order_no}: the total {total:g} is beyond ±{MAX_AMOUNT:g}")
     norm.sort(key=lambda x: json.dumps(x, sort_keys=True, default=str))
     digest = hashlib.md5(
         json.dumps(
@@ -610,25 +951,51 @@ def add_order(
         ).encode(),
         usedforsecurity=False,
     ).hexdigest()
+    values = {
+        "order_no": order_no,
+        "order_time": order_time,
+        "channel": channel,
+        "store_id": store_id,
+        "status": status,
+        "amount": total,
+        "source": "api",
+        "content_hash": digest,
+    }
+    for _attempt in range(RACE_ATTEMPTS):
+        try:
+            return _add_order_once(session, actor, customer_code, values, norm)
+        except IntegrityError:
+            # another request stored this order id or customer id first: start again,
+            # and the stored order is found and compared
+            session.rollback()
+    raise ConflictError(f"order id {order_no!r} is being written by other requests; retry")
+
+
+def _check_length(value: str | None, name: str, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise SchemaError(f"{name} has {len(value)} characters; at most {limit} are allowed")
+
+
+def _add_order_once(
+    session: Session, actor: Actor, code: str, values: dict[str, Any], norm: list[dict]
+) -> OrderResult:
+    order_no = values["order_no"]
+    # the customer first: the answer about a customer id must not depend on the order id
+    customer = session.scalar(select(Customer).where(Customer.code == code))
+    if customer is not None and not in_scope(customer, actor):
+        raise taken("customer id", code)
     existing = session.scalar(select(Order).where(Order.order_no == order_no))
     if existing is not None:
         owner = session.get(Customer, existing.customer_id) if existing.customer_id else None
-        if owner is not None:
-            scoped_customer(session, actor=actor, code=owner.code)  # not found if out of scope
-        if existing.content_hash == digest:
+        visible = actor.sees_all_customers or (owner is not None and in_scope(owner, actor))
+        if visible and existing.content_hash == values["content_hash"]:
             return OrderResult(existing, created=False)
-        raise ConflictError(
-            f"order {order_no} already exists with different content; "
-            "an order id can be posted only once"
-        )
-    try:
-        customer = scoped_customer(session, actor=actor, code=customer_code)
-    except NotFoundError:
-        if session.scalar(select(Customer.id).where(Customer.code == customer_code)):
-            raise  # exists but outside the rep's scope: say nothing more
+        # out of scope or different: the same answer, naming nothing but the id given
+        raise taken("order id", order_no)
+    if customer is None:
         require(actor, "customers.write")
         customer = Customer(
-            code=customer_code, sales_rep=None if actor.sees_all_customers else actor.rep_name
+            code=code, sales_rep=None if actor.sees_all_customers else actor.rep_name
         )
         session.add(customer)
         session.flush()
@@ -637,19 +1004,12 @@ def add_order(
             actor=actor,
             action="customer.create",
             entity="customer",
-            entity_id=customer_code,
+            entity_id=code,
             changes={"source": "order"},
         )
     order = Order(
-        order_no=order_no,
+        **values,
         customer_id=customer.id,
-        order_time=order_time.replace(tzinfo=None) if order_time.tzinfo else order_time,
-        channel=channel,
-        store_id=store_id,
-        status=status,
-        amount=sum(x["amount"] for x in norm),
-        source="api",
-        content_hash=digest,
         lines=[OrderLine(line_no=i, **x) for i, x in enumerate(norm, start=1)],
     )
     session.add(order)
@@ -660,7 +1020,7 @@ def add_order(
         action="order.create",
         entity="order",
         entity_id=order_no,
-        changes={"customer": customer_code, "amount": order.amount, "lines": len(norm)},
+        changes={"customer": code, "amount": order.amount, "lines": len(norm)},
     )
     return OrderResult(order, created=True)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 from sqlalchemy import Engine, create_engine, event
@@ -57,23 +56,18 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def checkpoint_wal(engine: Engine, *, attempts: int = 20, wait: float = 0.1) -> dict[str, int]:
+def checkpoint_wal(engine: Engine) -> dict[str, int]:
     """Copy a SQLite database's write-ahead log into the file and truncate the log.
 
     The log holds page images of earlier transactions (old values included)
-    until a checkpoint resets it.  A reader in the middle of a transaction
-    keeps the log from being reset, so the checkpoint is tried again a few
-    times.  Returns SQLite's answer: ``busy`` (1 when it could not finish),
-    ``log`` and ``checkpointed`` frames.
+    until a checkpoint resets it.  SQLite waits (the connection's busy
+    timeout) for readers still on an older snapshot.  Returns SQLite's
+    answer: ``busy`` (1 when it could not finish), ``log`` and
+    ``checkpointed`` frames.
     """
-    got = (1, -1, -1)
-    for i in range(attempts):
-        with engine.connect() as con:
-            got = tuple(con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one())
-        if got[0] == 0:
-            break
-        time.sleep(wait * (i + 1))
-    return {"busy": got[0], "log": got[1], "checkpointed": got[2]}
+    with engine.connect() as con:
+        busy, frames, done = con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return {"busy": busy, "log": frames, "checkpointed": done}
 
 
 def vacuum_tables(engine: Engine, tables: Sequence[str], *, full: bool = False) -> list[str]:
