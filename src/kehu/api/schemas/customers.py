@@ -5,7 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu.api.schemas.common import Key, LongText, Text
+from kehu.api.schemas.common import LongText, Text
+from kehu.api.schemas.keys import CustomerKey
 
 Name = Text(200)
 Place = Text(64)
@@ -37,7 +38,10 @@ class CustomerFields(BaseModel):
 
 
 class CustomerIn(CustomerFields):
-    customer_id: Key
+    customer_id: CustomerKey = Field(
+        description="the customer id of the source system; an id already taken, whoever "
+        "holds it, is a 409 conflict"
+    )
     tags: list[Text(64, 1)] = Field(default_factory=list, max_length=100)
 
 

@@ -2,9 +2,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kehu.api.schemas.common import Text
+from kehu.api.schemas.keys import (
+    AMOUNT_BOUND,
+    ORDER_TIME_RANGE,
+    CustomerKey,
+    Money,
+    OrderKey,
+    Price,
+    ProductKey,
+    Quantity,
+    check_amount,
+    check_order_time,
+)
 
 Amount = float
 
@@ -12,19 +24,22 @@ Amount = float
 class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    product_id: Text(64) | None = None
-    quantity: float | None = Field(default=None, allow_inf_nan=False, ge=-1e9, le=1e9)
-    price: float | None = Field(default=None, allow_inf_nan=False, ge=-1e9, le=1e9)
-    amount: float | None = Field(
+    product_id: ProductKey | None = None
+    quantity: Quantity | None = None
+    price: Price | None = None
+    amount: Money | None = Field(
         default=None,
-        allow_inf_nan=False,
-        ge=-1e12,
-        le=1e12,
-        description="net line amount; default price x quantity",
+        description=f"net line amount; default price x quantity, which must be {AMOUNT_BOUND}",
     )
-    discount: float | None = Field(default=None, allow_inf_nan=False, ge=-1e12, le=1e12)
+    discount: Money | None = None
     is_return: bool = False
     status: Text(32) | None = None
+
+    @model_validator(mode="after")
+    def _bounded_product(self) -> OrderLineIn:
+        if self.price is not None and self.quantity is not None:
+            check_amount(self.price * self.quantity, "price x quantity")
+        return self
 
 
 class OrderIn(BaseModel):
@@ -32,13 +47,30 @@ class OrderIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    order_id: Text(128, 1)
-    customer_id: Text(64, 1)
-    order_time: dt.datetime = Field(description="local wall-clock time; an offset is ignored")
+    order_id: OrderKey
+    customer_id: CustomerKey
+    order_time: dt.datetime = Field(
+        description=f"local wall-clock time, {ORDER_TIME_RANGE}; an offset is ignored"
+    )
     channel: Text(64) | None = None
     store_id: Text(64) | None = None
     status: Text(32) | None = None
-    lines: list[OrderLineIn] = Field(min_length=1, max_length=1000)
+    lines: list[OrderLineIn] = Field(
+        min_length=1, max_length=1000, description=f"the total must be {AMOUNT_BOUND}"
+    )
+
+    _in_years = field_validator("order_time")(check_order_time)
+
+    @model_validator(mode="after")
+    def _bounded_total(self) -> OrderIn:
+        total = 0.0
+        for ln in self.lines:
+            if ln.amount is not None:
+                total += ln.amount
+            elif ln.price is not None and ln.quantity is not None:
+                total += ln.price * ln.quantity
+        check_amount(total, "the order total")
+        return self
 
 
 class OrderLineOut(BaseModel):

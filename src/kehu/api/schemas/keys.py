@@ -1,0 +1,72 @@
+"""Natural keys and order values as the API takes them.
+
+The bounds are those of :mod:`kehu.warehouse.rules` (the same numbers the import
+and ``kehu load`` apply), declared as pydantic constraints so that the OpenAPI
+document shows them (``minLength``/``maxLength``/``pattern``, ``minimum``/``maximum``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from kehu.warehouse.rules import (
+    END_ORDER_TIME,
+    FIRST_ORDER_TIME,
+    MAX_AMOUNT,
+    MAX_CUSTOMER_ID,
+    MAX_ORDER_ID,
+    MAX_PRICE,
+    MAX_PRODUCT_ID,
+    MAX_QUANTITY,
+)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+def NaturalKey(max_length: int):
+    """An id as stored: surrounding spaces trimmed, not blank, at most ``max_length`` characters."""
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S"
+        ),
+        AfterValidator(_no_nul),
+    ]
+
+
+CustomerKey = NaturalKey(MAX_CUSTOMER_ID)
+OrderKey = NaturalKey(MAX_ORDER_ID)
+ProductKey = NaturalKey(MAX_PRODUCT_ID)
+
+Quantity = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
+Price = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_PRICE, le=MAX_PRICE)]
+Money = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+
+#: the accepted order times, in words (JSON Schema has no range keyword for a date-time)
+ORDER_TIME_RANGE = (
+    f"from {FIRST_ORDER_TIME:%Y-%m-%d} up to, not including, {END_ORDER_TIME:%Y-%m-%d}"
+)
+#: the bound on a line's price x quantity and on an order's total, in words
+AMOUNT_BOUND = f"at most {MAX_AMOUNT:g} either way"
+
+
+def check_order_time(value: dt.datetime) -> dt.datetime:
+    """A validator: the order time (offset dropped) within :data:`ORDER_TIME_RANGE`."""
+    value = value.replace(tzinfo=None)
+    if not FIRST_ORDER_TIME <= value < END_ORDER_TIME:
+        raise ValueError(f"an order time must be {ORDER_TIME_RANGE}")
+    return value
+
+
+def check_amount(value: float, what: str) -> float:
+    """A validator: ``value`` (a product or a sum) within :data:`MAX_AMOUNT`."""
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"{what} must be {AMOUNT_BOUND}, got {value:g}")
+    return value
