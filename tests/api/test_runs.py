@@ -254,3 +254,18 @@ def test_runs_report_skipped_order_lines(client, auth, api_store, store_backend)
         in runs[0]["notes"]
     )
     assert "O101" not in json.dumps(runs)  # the order number is in the log only
+
+
+def test_a_raw_error_stored_by_an_earlier_version_is_not_shown(client, auth, api_store):
+    legacy = (
+        "IntegrityError: (sqlite3.IntegrityError) UNIQUE constraint failed\n[SQL: INSERT INTO "
+        "classification_results ...]\n[parameters: [(2, 4, '2024-07-01', '重要保持客户', 4000.0)]]"
+    )
+    with api_store() as s, s.begin():
+        run = ClassificationRun(status="failed", error=legacy)
+        s.add(run)
+        s.flush()
+        run_id = run.id
+    shown = f"the refresh failed (see the server log, run {run_id})"
+    assert client.get("/runs", headers=auth["wang"]).json()[0]["error"] == shown
+    assert client.get(f"/runs/{run_id}", headers=auth["wang"]).json()["error"] == shown

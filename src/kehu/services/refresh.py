@@ -353,6 +353,19 @@ def run_detail(session: Session, *, actor: Actor, run_id: int) -> dict[str, Any]
     return {"run": run, "classifiers": classifiers, "migration": migration}
 
 
+def shown_error(run: ClassificationRun) -> str | None:
+    """The run's error as users may read it.
+
+    Errors written by this module are clean (a step in words, or interrupted);
+    anything else is an error stored by an earlier version, which kept the raw
+    database message with its SQL parameters, and is replaced by a plain line.
+    """
+    error = run.error
+    if error is None or error.startswith("interrupted") or " step failed: " in error:
+        return error
+    return f"the refresh failed (see the server log, run {run.id})"
+
+
 def run_alerts(session: Session, *, actor: Actor, run_id: int, limit: int = 500) -> list[Alert]:
     """The alerts of a run, restricted to the actor's customers."""
     require(actor, "runs.read")

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kehu.services.refresh import shown_error
+
 
 class RunOut(BaseModel):
     """A run as every role with ``runs.read`` sees it: status, counts and clean words.
@@ -36,6 +38,7 @@ class RunOut(BaseModel):
     @classmethod
     def of(cls, run: Any) -> RunOut:
         out = cls.model_validate(run)
+        out.error = shown_error(run)
         settings = run.settings or {}
         out.notes = list(settings.get("notes") or [])
         out.skipped_lines = sum((settings.get("skipped") or {}).values())
