@@ -245,15 +245,17 @@ def test_an_order_with_a_rejected_line_is_rejected_whole(loaded_store, sample_fi
     )
     text += "N1,C2,2024-07-01 10:00:00,P1,1,5.00,5.00\nN1,C2,2024-07-01 10:00:00,P2,1,x,5.00\n"
     f.write_text(text, "utf-8")
-    got = load_files(loaded_store, orders=f, rejects_dir=tmp_path / "ws")
+    got = load_files(loaded_store, orders=f)
     # before issue 9: "更新 2" and O101 lost its P2 line
     assert got.counts["orders"] == {"inserted": 0, "updated": 0, "unchanged": 9, "conflicts": 0}
-    assert got.rejected == {"orders": 3}
+    assert _lines(loaded_store, "O101") == [("P1", 600.0), ("P2", 400.0)]  # as stored
+    assert got.rejected == {"orders": 3} and got.rejects_file is None
+    # the same again, with a folder for the rejects file: the same rejects, listed there
+    got = load_files(loaded_store, orders=f, rejects_dir=tmp_path / "ws")
     assert got.reject_counts == {
         "order": {"has_rejected_line": 3},
         "order_line": {"bad_date": 2, "bad_price": 1},
     }
-    assert _lines(loaded_store, "O101") == [("P1", 600.0), ("P2", 400.0)]  # as stored
     assert _lines(loaded_store, "O104") == [("P1", 1000.0)]
     assert _lines(loaded_store, "N1") is None  # a new order with a bad line is not half-stored
     text = got.describe("zh")
