@@ -5,7 +5,8 @@ first data row of a file is row 2 (see :mod:`kehu.warehouse.readers`).
 
 Each order line gets at most one reason, the first that applies in this order:
 
-1. rejected -- ``bad_date``, ``bad_amount``, ``bad_quantity``, ``bad_price``;
+1. rejected -- ``bad_date``, ``bad_amount``, ``bad_quantity``, ``bad_price``,
+   ``too_long``: unreadable, or beyond the bounds of :mod:`kehu.warehouse.rules`;
 2. ``duplicate`` -- an exact copy of an earlier line (same values in every
    recognised column, across all files of the import; the first is kept).  With
    ``duplicates="auto"`` only lines with an order id are compared;
