@@ -88,16 +88,13 @@ def auth(client):
     return out
 
 
-@pytest.fixture
-def server(api_settings):
-    """The API served by uvicorn on a free localhost port: its base URL."""
+@contextlib.contextmanager
+def _serving(app):
+    """``app`` served by uvicorn in a thread on a free localhost port: its base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(api_settings), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     for _ in range(200):  # wait until it listens (bounded, not a timing assertion)
@@ -105,9 +102,24 @@ def server(api_settings):
             break
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def serving():
+    """``with serving(app) as base_url``: uvicorn in a thread, for fixtures of any scope."""
+    return _serving
+
+
+@pytest.fixture
+def server(api_settings):
+    """The API served by uvicorn on a free localhost port: its base URL."""
+    with _serving(create_app(api_settings)) as base_url:
+        yield base_url
 
 
 @pytest.fixture

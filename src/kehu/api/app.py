@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from kehu.api import errors
+from kehu.api import contract, errors
 from kehu.api.routers import (
     audit,
     auth,
@@ -78,6 +78,7 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     errors.install(app)
+    contract.install(app)  # OPTIONS, 405 with the path's whole Allow, one value per parameter
     for module in (auth, users, customers, orders, runs, audit):
         app.include_router(module.router)
     for module in (interactions, tasks, feedback, surveys):

@@ -2,7 +2,9 @@
 
 Each :mod:`kehu.exceptions` error (and the access errors of
 :mod:`kehu.services.access`) maps to a status and a stable ``code``; bad input
-never becomes a 500.
+never becomes a 500.  A body that cannot be decoded (not JSON, not UTF-8) is a
+400 ``malformed_body``; one that decodes but breaks the schema (a wrong content
+type included) is a 422 ``validation_error``.
 """
 
 from __future__ import annotations
@@ -82,14 +84,28 @@ def _kehu_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc  # pragma: no cover - KehuError is last in the map
 
 
+MALFORMED = "malformed_body"
+#: FastAPI's message when the body is not UTF-8 (any decoding failure but JSON syntax)
+_FASTAPI_UNREADABLE = "There was an error parsing the body"
+
+
 def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if errors and all(e.get("type") == "json_invalid" for e in errors):
+        reason = (errors[0].get("ctx") or {}).get("error", "")
+        where = errors[0].get("loc", ("body", 0))[-1]
+        message = f"the body is not valid JSON: {reason} (at character {where})"
+        return JSONResponse(error_body(MALFORMED, message), status_code=400)
+    if isinstance(exc.body, bytes | bytearray):  # a body FastAPI did not read as JSON
+        message = "send the body as JSON with the header Content-Type: application/json"
+        return JSONResponse(error_body("validation_error", message), status_code=422)
     details = [
         {
             "location": ".".join(str(p) for p in e.get("loc", ())),
             "message": e.get("msg", ""),
             "type": e.get("type", ""),
         }
-        for e in exc.errors()
+        for e in errors
     ]
     first = details[0] if details else {"location": "", "message": "invalid request"}
     message = f"{first['location']}: {first['message']}" if first["location"] else first["message"]
@@ -98,8 +114,11 @@ def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
 
 def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     code = HTTP_CODES.get(exc.status_code, "error")
+    message = str(exc.detail)
+    if exc.status_code == 400 and message == _FASTAPI_UNREADABLE:
+        code, message = MALFORMED, "the body cannot be read: send JSON encoded in UTF-8"
     return JSONResponse(
-        error_body(code, str(exc.detail)),
+        error_body(code, message),
         status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )

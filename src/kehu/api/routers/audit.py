@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from kehu.api.deps import CurrentUser, SessionDep
-from kehu.api.schemas.common import ERRORS, Text
+from kehu.api.schemas.common import ERRORS, Text, UtcDateTime
 from kehu.services import audit
 
 router = APIRouter(prefix="/audit", tags=["audit"], responses=ERRORS)
@@ -19,7 +18,7 @@ class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: dt.datetime
+    at: UtcDateTime
     username: str | None
     action: str
     entity: str

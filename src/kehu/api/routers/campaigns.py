@@ -18,7 +18,7 @@ from kehu.api.schemas.campaigns import (
     SendIn,
     SendOut,
 )
-from kehu.api.schemas.common import ERRORS, RowId
+from kehu.api.schemas.common import ERRORS, EXPORT_FILE, RowId
 from kehu.services import campaigns
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=ERRORS)
@@ -82,7 +82,7 @@ def members(
 @router.get(
     "/{campaign_id}/export",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/vnd.ms-excel": {}}}},
+    responses=EXPORT_FILE,
 )
 def export(
     campaign_id: RowId,

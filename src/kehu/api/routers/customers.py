@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field
 
 from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
-from kehu.api.schemas.common import ERRORS, Text
+from kehu.api.schemas.common import ERRORS, EXPORT_FILE, Text
 from kehu.api.schemas.customers import (
     AnonymiseIn,
     ConsentIn,
@@ -92,7 +92,7 @@ def list_customers(
 @router.get(
     "/export",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/vnd.ms-excel": {}}}},
+    responses=EXPORT_FILE,
 )
 def export_customers(
     actor: CurrentUser,
@@ -172,9 +172,13 @@ def record_consent(
 
 
 @router.get("/{customer_id}/personal-data", response_model=dict[str, Any])
-def export_person(customer_id: CustomerId, actor: CurrentUser, session: SessionDep) -> Any:
-    """Everything stored about this customer (a PIPL access request)."""
-    data = privacy.export_person(session, actor=actor, code=customer_id)
+def export_person(
+    customer_id: CustomerId, actor: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Any:
+    """Everything stored about this customer (a PIPL access request), and where it lies."""
+    data = privacy.export_person(
+        session, actor=actor, code=customer_id, workspace=settings.workspace
+    )
     session.commit()
     return data
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
 from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
-from kehu.api.schemas.common import ERRORS, Key, RowId, Text
+from kehu.api.schemas.common import ERRORS, Date, Key, RowId, Text, UtcDateTime
 from kehu.api.schemas.feedback import (
     CategoriesIn,
     FeedbackIn,
@@ -38,8 +37,8 @@ def list_feedback(
     sentiment: Annotated[Literal["positive", "neutral", "negative"] | None, Query()] = None,
     channel: Annotated[Text(32) | None, Query()] = None,
     status: Annotated[FeedbackStatus | None, Query()] = None,
-    since: Annotated[dt.datetime | None, Query()] = None,
-    until: Annotated[dt.datetime | None, Query()] = None,
+    since: Annotated[UtcDateTime | None, Query()] = None,
+    until: Annotated[UtcDateTime | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> FeedbackPage:
@@ -88,8 +87,8 @@ def report(
     by: Annotated[list[Dimension] | None, Query(description="grouping keys")] = None,
     period: Annotated[Period, Query()] = "month",
     classifier: Annotated[Classifier, Query(description="whose class 'class' is")] = "rfm8",
-    since: Annotated[dt.date | None, Query()] = None,
-    until: Annotated[dt.date | None, Query()] = None,
+    since: Annotated[Date | None, Query()] = None,
+    until: Annotated[Date | None, Query()] = None,
 ) -> list[ReportRow]:
     """Feedback counts, negative share and mean rating by category, class and/or period."""
     rows = feedback.feedback_report(

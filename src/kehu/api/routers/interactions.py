@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from kehu.api.deps import CurrentUser, SessionDep
-from kehu.api.schemas.common import ERRORS, Key, RowId
+from kehu.api.schemas.common import ERRORS, Key, RowId, UtcDateTime
 from kehu.api.schemas.followups import (
     InteractionIn,
     InteractionKind,
@@ -28,8 +27,8 @@ def list_interactions(
     session: SessionDep,
     customer_id: Annotated[Key | None, Query()] = None,
     kind: Annotated[InteractionKind | None, Query()] = None,
-    since: Annotated[dt.datetime | None, Query()] = None,
-    until: Annotated[dt.datetime | None, Query()] = None,
+    since: Annotated[UtcDateTime | None, Query()] = None,
+    until: Annotated[UtcDateTime | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> InteractionPage:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
 from kehu.api.deps import CurrentUser, SessionDep
-from kehu.api.schemas.common import ERRORS, Key
+from kehu.api.schemas.common import ERRORS, Date, Key
 from kehu.api.schemas.feedback import AnswerIn, AnswerOut, AnswerPage, ScoreRow, Survey
 from kehu.services import feedback
 from kehu.services.paging import MAX_PAGE_SIZE
@@ -56,8 +55,8 @@ def scores(
     classifier: Annotated[
         Literal["rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle"], Query()
     ] = "rfm8",
-    since: Annotated[dt.date | None, Query()] = None,
-    until: Annotated[dt.date | None, Query()] = None,
+    since: Annotated[Date | None, Query()] = None,
+    until: Annotated[Date | None, Query()] = None,
 ) -> list[ScoreRow]:
     """NPS (% promoters 9-10 minus % detractors 0-6) or CSAT (% of 4-5) per period / class."""
     rows = feedback.survey_scores(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from kehu.api.deps import CurrentUser, SessionDep
-from kehu.api.schemas.common import ERRORS, Key, RowId
+from kehu.api.schemas.common import ERRORS, Date, Key, RowId
 from kehu.api.schemas.followups import (
     OverdueGroup,
     RevisitRuleOut,
@@ -32,7 +31,7 @@ def list_tasks(
     owner_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     customer_id: Annotated[Key | None, Query()] = None,
     overdue: Annotated[bool, Query(description="only open tasks past their due date")] = False,
-    due_before: Annotated[dt.date | None, Query()] = None,
+    due_before: Annotated[Date | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
 ) -> TaskPage:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from kehu.api.schemas.common import LongText, Text
+from kehu.api.schemas.common import Integer, LongText, Name, Text, UtcDateTime
+from kehu.services.customers import CLASS_COLUMNS
 
 
 class TargetIn(BaseModel):
@@ -15,7 +15,7 @@ class TargetIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    classes: dict[Text(32, 1), list[Text(64)]] | None = Field(
+    classes: dict[Literal[CLASS_COLUMNS], list[Text(64)]] | None = Field(
         default=None, description='e.g. {"rfm8": ["重要价值客户"]}', max_length=10
     )
     filter: Text(2000) | None = Field(default=None, description="safe filter language")
@@ -28,15 +28,15 @@ class TargetIn(BaseModel):
 class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text(200, 1)
+    name: Name(200)
     description: LongText | None = None
     channel: Literal["sms", "wechat", "email"] = Field(
         description="needs the customer's consent marketing_<channel>"
     )
     target: TargetIn
-    control_share: float = Field(default=0.1, ge=0, lt=1, allow_inf_nan=False)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
-    response_days: int = Field(default=30, ge=1, le=3660)
+    control_share: StrictFloat = Field(default=0.1, ge=0, lt=1, allow_inf_nan=False)
+    seed: Integer(0, 2**31 - 1) = 0
+    response_days: Integer(1, 3660) = 30
     webhook_url: Text(500) | None = Field(default=None, description="http(s) URL for sending")
 
 
@@ -51,9 +51,9 @@ class CampaignOut(BaseModel):
     seed: int
     response_days: int
     webhook_url: str | None
-    launched_at: dt.datetime | None
+    launched_at: UtcDateTime | None
     audience: dict[str, Any] | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class AudienceOut(BaseModel):
@@ -73,7 +73,7 @@ class MemberOut(BaseModel):
     email: str | None
     group: str
     send_status: str | None
-    sent_at: dt.datetime | None
+    sent_at: UtcDateTime | None
     attempts: int
     last_error: str | None
 
@@ -86,7 +86,7 @@ class MemberPageOut(BaseModel):
 class SendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    batch_size: int = Field(default=200, ge=1, le=1000)
+    batch_size: Integer(1, 1000) = 200
 
 
 class SendOut(BaseModel):
@@ -98,7 +98,7 @@ class SendOut(BaseModel):
 class LaunchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    launched_at: dt.datetime | None = Field(
+    launched_at: UtcDateTime | None = Field(
         default=None, description="when the exported list went out; default now"
     )
 
@@ -122,8 +122,8 @@ class IntervalOut(BaseModel):
 
 
 class WindowOut(BaseModel):
-    start: dt.datetime
-    end: dt.datetime
+    start: UtcDateTime
+    end: UtcDateTime
     complete: bool
 
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu.api.schemas.common import LongText, Text
+from kehu.api.schemas.common import Date, LongText, Text, UtcDateTime
 from kehu.api.schemas.keys import CustomerKey
 
 Name = Text(200)
@@ -33,7 +32,7 @@ class CustomerFields(BaseModel):
     income_band: Text(32) | None = None
     sales_rep: Text(100) | None = None
     distributor: Name | None = None
-    signup_date: dt.date | None = None
+    signup_date: Date | None = None
     no_personalised_marketing: bool | None = None
 
 
@@ -77,7 +76,7 @@ class CustomerItem(BaseModel):
     r_score: int | None
     f_score: int | None
     m_score: int | None
-    last_purchase: dt.date | None
+    last_purchase: Date | None
 
 
 class CustomerPageOut(BaseModel):
@@ -142,7 +141,7 @@ class ConsentOut(BaseModel):
     granted: bool
     source: str | None
     note: str | None
-    recorded_at: dt.datetime
+    recorded_at: UtcDateTime
 
 
 class AnonymiseIn(BaseModel):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu.api.schemas.common import Key, LongText, Text
+from kehu.api.schemas.common import Integer, Key, LongText, Text, UtcDateTime
 
 FeedbackStatus = Literal["open", "in_progress", "resolved", "closed"]
 Survey = Literal["nps", "csat"]
@@ -19,12 +18,12 @@ class FeedbackIn(BaseModel):
     customer_id: Key | None = None
     order_id: Text(128, 1) | None = Field(default=None, description="the order it is about")
     channel: Text(32) | None = Field(default=None, description="app, phone, wechat, store ...")
-    rating: int | None = Field(default=None, ge=1, le=5)
+    rating: Integer(1, 5) | None = None
     text: LongText | None = None
     category: Text(64, 1) | None = Field(
         default=None, description="set by a person: kept as a label for training"
     )
-    received_at: dt.datetime | None = None
+    received_at: UtcDateTime | None = None
 
 
 class FeedbackPatch(BaseModel):
@@ -46,7 +45,7 @@ class FeedbackOut(BaseModel):
     sentiment: str | None
     sentiment_score: float | None
     status: str
-    received_at: dt.datetime
+    received_at: UtcDateTime
     lang: str | None
     terms: list[str]
 
@@ -96,10 +95,10 @@ class AnswerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     survey: Survey
-    score: int = Field(ge=0, le=10, description="NPS 0-10, CSAT 1-5")
+    score: Integer(0, 10) = Field(description="NPS 0-10, CSAT 1-5")
     customer_id: Key | None = None
     comment: LongText | None = None
-    answered_at: dt.datetime | None = None
+    answered_at: UtcDateTime | None = None
 
 
 class AnswerOut(BaseModel):
@@ -108,7 +107,7 @@ class AnswerOut(BaseModel):
     survey: str
     score: int
     comment: str | None
-    answered_at: dt.datetime
+    answered_at: UtcDateTime
 
 
 class AnswerPage(BaseModel):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from kehu.api.schemas.common import Key, LongText, Short, Text
+from kehu.api.schemas.common import Date, Id, Key, LongText, Name, Short, UtcDateTime
 
 InteractionKind = Literal["call", "visit", "wechat", "email", "complaint", "other"]
 TaskStatus = Literal["open", "done", "cancelled"]
@@ -18,11 +17,11 @@ class InteractionIn(BaseModel):
 
     customer_id: Key
     kind: InteractionKind
-    occurred_at: dt.datetime | None = Field(default=None, description="default: now (UTC)")
+    occurred_at: UtcDateTime | None = Field(default=None, description="default: now (UTC)")
     notes: LongText | None = None
     outcome: Short | None = None
-    task_id: int | None = Field(default=None, ge=1, le=2**62, description="the task it answers")
-    complete_task: bool = Field(default=False, description="mark that task done")
+    task_id: Id | None = Field(default=None, description="the task it answers")
+    complete_task: StrictBool = Field(default=False, description="mark that task done")
 
 
 class InteractionPatch(BaseModel):
@@ -38,7 +37,7 @@ class InteractionOut(BaseModel):
     customer_id: str
     user_id: int | None
     kind: str
-    occurred_at: dt.datetime
+    occurred_at: UtcDateTime
     notes: str | None
     outcome: str | None
     task_id: int | None
@@ -55,21 +54,19 @@ class TaskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_id: Key
-    title: Text(200, 1)
+    title: Name(200)
     kind: InteractionKind | None = None
-    due_date: dt.date | None = None
-    owner_id: int | None = Field(
-        default=None, ge=1, le=2**62, description="user id; default the customer's rep"
-    )
+    due_date: Date | None = None
+    owner_id: Id | None = Field(default=None, description="user id; default the customer's rep")
 
 
 class TaskPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: Text(200, 1) | None = None
+    title: Name(200) | None = None
     kind: InteractionKind | None = None
-    due_date: dt.date | None = None
-    owner_id: int | None = Field(default=None, ge=1, le=2**62)
+    due_date: Date | None = None
+    owner_id: Id | None = None
     status: TaskStatus | None = Field(
         default=None, description="open -> done | cancelled; done | cancelled -> open"
     )
@@ -81,13 +78,13 @@ class TaskOut(BaseModel):
     owner_id: int | None
     title: str
     kind: str | None
-    due_date: dt.date | None
+    due_date: Date | None
     status: str
-    done_at: dt.datetime | None
+    done_at: UtcDateTime | None
     source: str | None = Field(description="manual (null) or revisit:<rule>:<customer>:<run>")
     overdue: bool
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class TaskPage(BaseModel):
@@ -102,7 +99,7 @@ class OverdueGroup(BaseModel):
     username: str | None
     rep_name: str | None
     overdue: int
-    oldest_due: dt.date | None
+    oldest_due: Date | None
     tasks: list[TaskOut]
 
 

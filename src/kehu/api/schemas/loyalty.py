@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from kehu.api.schemas.common import Key, Text
+from kehu.api.schemas.common import Date, Integer, Key, Name, NonZero, Text, UtcDateTime
 from kehu.services.loyalty import MAX_POINTS, MAX_REFUND_ID, ProgramRules
 
 RulesIn = ProgramRules
@@ -15,13 +13,13 @@ RulesIn = ProgramRules
 class EnrollIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    birthday: dt.date | None = Field(default=None, description="for the birthday reward")
+    birthday: Date | None = Field(default=None, description="for the birthday reward")
 
 
 class RedeemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    points: int = Field(ge=1, le=MAX_POINTS)
+    points: Integer(1, MAX_POINTS)
     request_id: Text(100, 1) | None = Field(
         default=None, description="makes a retried request harmless (same id, same points)"
     )
@@ -33,8 +31,8 @@ class AdjustIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    points: int = Field(ge=-MAX_POINTS, le=MAX_POINTS, description="not zero", examples=[200])
-    reason: Text(500, 1) = Field(examples=["goodwill: late delivery of order O123"])
+    points: NonZero(MAX_POINTS) = Field(description="not zero", examples=[200])
+    reason: Name(500) = Field(examples=["goodwill: late delivery of order O123"])
     request_id: Text(100, 1) | None = Field(
         default=None, description="makes a retried request harmless (same id, same points)"
     )
@@ -45,7 +43,7 @@ class ReverseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    refund_amount: float | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
+    refund_amount: StrictFloat | None = Field(default=None, gt=0, le=1e12, allow_inf_nan=False)
     refund_id: Text(MAX_REFUND_ID, 1) | None = None
     reason: Text(500) | None = None
 
@@ -60,7 +58,7 @@ class ReferralIn(BaseModel):
 class AsOfIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: dt.date
+    as_of: Date
 
 
 class EntryOut(BaseModel):
@@ -72,8 +70,8 @@ class EntryOut(BaseModel):
     points: int
     balance_after: int
     debt: int = Field(description="change of the points debt")
-    expires_on: dt.date | None
-    posted_at: dt.datetime
+    expires_on: Date | None
+    posted_at: UtcDateTime
     note: str | None
 
 
@@ -92,11 +90,11 @@ class LotOut(BaseModel):
     kind: str
     points: int
     remaining: int
-    expires_on: dt.date | None
+    expires_on: Date | None
 
 
 class ExpiryOut(BaseModel):
-    date: dt.date
+    date: Date
     points: int
 
 
@@ -107,8 +105,8 @@ class AccountOut(BaseModel):
     debt: int
     lifetime_points: int
     tier: str | None
-    tier_since: dt.date | None
-    birthday: dt.date | None
+    tier_since: Date | None
+    birthday: Date | None
     lots: list[LotOut] = Field(description="open lots, oldest-expiring first")
     next_expiry: ExpiryOut | None
     consistent: bool = Field(description="cached balance and debt agree with the ledger")
@@ -120,7 +118,7 @@ class LedgerPageOut(BaseModel):
 
 
 class TiersOut(BaseModel):
-    as_of: dt.date
+    as_of: Date
     basis: str
     counts: dict[str, int]
     changed: int

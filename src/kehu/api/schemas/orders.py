@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kehu.api.schemas.common import Text
+from kehu.api.schemas.common import Text, WallClock
 from kehu.api.schemas.keys import (
     AMOUNT_BOUND,
     ORDER_TIME_RANGE,
@@ -49,7 +47,7 @@ class OrderIn(BaseModel):
 
     order_id: OrderKey
     customer_id: CustomerKey
-    order_time: dt.datetime = Field(
+    order_time: WallClock = Field(
         description=f"local wall-clock time, {ORDER_TIME_RANGE}; an offset is ignored"
     )
     channel: Text(64) | None = None
@@ -86,7 +84,7 @@ class OrderLineOut(BaseModel):
 class OrderOut(BaseModel):
     order_id: str
     customer_id: str | None
-    order_time: dt.datetime
+    order_time: WallClock
     channel: str | None
     store_id: str | None
     status: str | None

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kehu.api.schemas.common import Date, UtcDateTime
 from kehu.services.refresh import shown_error
 
 
@@ -18,10 +18,10 @@ class RunOut(BaseModel):
 
     id: int
     status: str = Field(description="running, succeeded or failed")
-    as_of: dt.date | None
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    heartbeat_at: dt.datetime | None = Field(
+    as_of: Date | None
+    started_at: UtcDateTime
+    finished_at: UtcDateTime | None
+    heartbeat_at: UtcDateTime | None = Field(
         default=None, description="when a running run last said it was alive (UTC)"
     )
     error: str | None = Field(
@@ -60,8 +60,8 @@ class RunningRun(BaseModel):
 
     id: int
     status: str = "running"
-    started_at: dt.datetime
-    heartbeat_at: dt.datetime | None
+    started_at: UtcDateTime
+    heartbeat_at: UtcDateTime | None
 
 
 class AlertOut(BaseModel):
@@ -76,4 +76,4 @@ class AlertOut(BaseModel):
 class RefreshIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    as_of: dt.date | None = None
+    as_of: Date | None = None

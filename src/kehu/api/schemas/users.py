@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu.api.schemas.common import Text
+from kehu.api.schemas.common import Text, UtcDateTime
 
 Role = Literal["admin", "manager", "rep", "service", "analyst"]
 
 
 class UserIn(BaseModel):
-    username: Text(64, 2)
+    username: str = Field(
+        pattern=r"^[A-Za-z0-9_.@-]{2,64}$", description="2-64 letters, digits or _ . @ -"
+    )
     password: Text(200, 8)
     role: Role
     rep_name: Text(100) | None = None
@@ -29,4 +30,4 @@ class UserOut(BaseModel):
     rep_name: str | None
     display_name: str | None
     is_active: bool
-    created_at: dt.datetime = Field(description="UTC")
+    created_at: UtcDateTime = Field(description="UTC")
