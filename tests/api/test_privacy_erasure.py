@@ -213,6 +213,10 @@ def test_anonymise_leaves_no_trace_anywhere(
             "audit_log",
             "load_runs",
         }
+        assert {f["file"] for f in person["files"]} == {
+            "load-1-rejects.csv",
+            "feedback/category_model.json.gz",
+        }
         before = _found_in_database(url)
         assert set().union(*before.values()) == set(VALUES)
         assert {NAME_OLD, PHONE_NEW, PHONE_OLD} <= _found(_workspace_bytes(api_settings.workspace))

@@ -365,6 +365,8 @@ def test_load_rejects_files_in_the_workspace_lose_the_person(loaded_store, tmp_p
     untouched = tmp_path / "load-8-rejects.csv"
     untouched.write_text("\ufeff" + header + "customers,C3,/data/c.csv,2,x,too_long,y\n", "utf-8")
     with loaded_store() as s:
+        data = privacy.export_person(s, actor=SYSTEM, code="C1", workspace=tmp_path)
+        assert [f["file"] for f in data["files"]] == ["load-7-rejects.csv"]
         got = privacy.anonymise_person(s, actor=SYSTEM, code="C1", workspace=tmp_path)
         s.commit()
     assert got.files == ["load-7-rejects.csv"]

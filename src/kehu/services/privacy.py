@@ -589,13 +589,17 @@ def _rows(session: Session, table: Table, where) -> list[dict[str, Any]]:
     return [{k: _plain(v) for k, v in r.items()} for r in got]
 
 
-def export_person(session: Session, *, actor: Actor, code: str) -> dict[str, Any]:
+def export_person(
+    session: Session, *, actor: Actor, code: str, workspace: Path | None = None
+) -> dict[str, Any]:
     """Everything the store holds about one customer, as JSON-ready data (unmasked).
 
     One section per table with rows of the person (found as erasure finds
     them), ``mentions``: the other rows whose text holds one of the person's
     values (table, column and id, not the text: it is about someone else too),
-    and ``places``: the list of personal columns that erasure clears.
+    ``places``: the list of personal columns that erasure clears, and with
+    ``workspace``, ``files``: the workspace files that quote the person or
+    learnt from their texts (which erasure rewrites).
     """
     require(actor, "privacy.manage")
     c = scoped_customer(session, actor=actor, code=code)
@@ -614,15 +618,18 @@ def export_person(session: Session, *, actor: Actor, code: str) -> dict[str, Any
         else:
             data[section] = rows
     own = _own_keys(session, person)
+    needles = _known_values(session, person)
     data["mentions"] = [
         {"table": t, "column": col.column, "id": key}
-        for t, col, key, _ in _mentions(session, _known_values(session, person))
+        for t, col, key, _ in _mentions(session, needles)
         if (t, key) not in own
     ]
     data["places"] = [
         {"table": p.table, "column": p.column, "kind": p.kind, "meaning": KINDS[p.kind]}
         for p in personal_columns()
     ]
+    if workspace is not None:
+        data["files"] = _workspace_files(Path(workspace), session, person, needles)
     audit.record(session, actor=actor, action="privacy.export", entity="customer", entity_id=code)
     return data
 
@@ -762,6 +769,24 @@ def anonymise_person(
     return result
 
 
+def _workspace_files(
+    workspace: Path, session: Session, person: _Person, needles: list[_Needle]
+) -> list[dict[str, str]]:
+    """The workspace files an erasure would rewrite, with why."""
+    from kehu.services.feedback import MODEL_FILE
+
+    out = [
+        {"file": path.name, "holds": WORKSPACE_FILES[pattern]}
+        for pattern in WORKSPACE_FILES
+        for path in sorted(workspace.glob(pattern))
+        if _scrubbed_rejects(path, person.code, needles) is not None
+    ]
+    if (workspace / MODEL_FILE).is_file() and _labelled_feedback(session, person, needles):
+        holds = "the feedback category model, which may have learnt words of the person's texts"
+        out.append({"file": MODEL_FILE.as_posix(), "holds": holds})
+    return out
+
+
 def _scrub_workspace(workspace: Path, person: _Person, needles: list[_Needle]) -> list[str]:
     """Rewrite the workspace files that quote the person (:data:`WORKSPACE_FILES`)."""
     changed = []
@@ -772,11 +797,11 @@ def _scrub_workspace(workspace: Path, person: _Person, needles: list[_Needle]) -
     return changed
 
 
-def _scrub_rejects_file(path: Path, code: str, needles: list[_Needle]) -> bool:
-    """A rejects CSV without the person: their rows' quoted cells and their values anywhere."""
+def _scrubbed_rejects(path: Path, code: str, needles: list[_Needle]) -> list[list[str]] | None:
+    """A rejects CSV's rows without the person (``None``: it does not quote them)."""
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     if not rows:
-        return False
+        return None
     header = rows[0]
     key, value = (header.index(c) if c in header else None for c in ("key", "value"))
     out = [header]
@@ -785,7 +810,13 @@ def _scrub_rejects_file(path: Path, code: str, needles: list[_Needle]) -> bool:
         if key is not None and value is not None and len(row) == len(header) and row[key] == code:
             new[value] = ERASED  # a cell of the person's row: a name, a number, a date ...
         out.append(new)
-    if out == rows:
+    return None if out == rows else out
+
+
+def _scrub_rejects_file(path: Path, code: str, needles: list[_Needle]) -> bool:
+    """Rewrite a rejects CSV without the person: their rows' cells and their values anywhere."""
+    out = _scrubbed_rejects(path, code, needles)
+    if out is None:
         return False
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(out)
