@@ -95,11 +95,16 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
 
 
 async def _refresh_loop(app: FastAPI, minutes: int) -> None:
+    from kehu.exceptions import ConflictError, KehuError
     from kehu.services.refresh import refresh
 
     while True:
         await asyncio.sleep(minutes * 60)
         try:
             await asyncio.to_thread(refresh, app.state.sessions)
-        except Exception:  # recorded as a failed run; keep the schedule going
+        except ConflictError as exc:  # another worker's refresh is running: skip this turn
+            log.info("scheduled refresh skipped: %s", exc)
+        except KehuError as exc:  # recorded as a failed run; the refresh logged the detail
+            log.warning("scheduled refresh failed: %s", exc)
+        except Exception:  # keep the schedule going whatever happened
             log.exception("scheduled refresh failed")

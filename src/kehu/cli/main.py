@@ -6,6 +6,8 @@ exit with status 1; usage errors exit with status 2.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 import typer
@@ -40,10 +42,37 @@ app.add_typer(runs.app, name="runs")
 app.command("explain")(runs.explain_cmd)
 
 
+class _OneLine(logging.Formatter):
+    """A log record as one line; the traceback only where someone reads it (``KEHU_DEBUG=1``)."""
+
+    def __init__(self, tracebacks: bool):
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.tracebacks = tracebacks
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.tracebacks:
+            return super().format(record)
+        record.message = record.getMessage()
+        return self.formatMessage(record)
+
+
+def _log_to_stderr(argv: list[str]) -> None:
+    """kehu's warnings on stderr; a server (``kehu serve``) logs tracebacks, a command not."""
+    logger = logging.getLogger("kehu")
+    if logger.handlers:  # set up by the caller (tests, an embedding program)
+        return
+    handler = logging.StreamHandler()
+    serving = bool(argv) and argv[0] == "serve"
+    handler.setFormatter(_OneLine(tracebacks=serving or os.environ.get("KEHU_DEBUG") == "1"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if serving else logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit status, turning expected errors into one line."""
     from kehu.cli.common import console
 
+    _log_to_stderr(sys.argv[1:] if argv is None else argv)
     try:
         app(args=argv, prog_name="kehu")  # standalone: usage errors and --help exit
     except SystemExit as exc:
