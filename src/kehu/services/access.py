@@ -3,8 +3,9 @@
 Every service takes an :class:`Actor` and checks it here, so that the rules
 hold for every caller (API, CLI, web) alike.  A sales rep's scope is the
 customers whose ``sales_rep`` equals the rep's ``rep_name``: out-of-scope
-customers are reported as *not found*, so a rep cannot even learn that they
-exist.
+customers are reported as *not found*, exactly as missing ones.  The whole
+rule, including what a create under a taken id answers, is in
+:mod:`kehu.services.scope`.
 """
 
 from __future__ import annotations
