@@ -255,6 +255,19 @@ def revoke_token(session: Session, *, actor: Actor, token_id: int) -> None:
     )
 
 
+def end_sessions(session: Session, *, token: str, secret_key: str, everywhere: bool = False) -> int:
+    """Sign out: revoke the login session ``token``, or with ``everywhere`` every login
+    session of its user (API tokens for scripts stay).  Returns how many were revoked."""
+    row = session.scalar(
+        select(ApiToken).where(ApiToken.token_hash == token_hash(token, secret_key))
+    )
+    if row is None or row.kind != "session":
+        return 0
+    stmt = update(ApiToken).where(ApiToken.kind == "session", ApiToken.revoked_at.is_(None))
+    stmt = stmt.where(ApiToken.user_id == row.user_id if everywhere else ApiToken.id == row.id)
+    return session.execute(stmt.values(revoked_at=utcnow())).rowcount
+
+
 def authenticate_token(session: Session, *, token: str, secret_key: str) -> Actor:
     """The actor a bearer token stands for; :class:`AuthenticationError` otherwise."""
     if not token or not token.startswith(TOKEN_PREFIX):
