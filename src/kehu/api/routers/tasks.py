@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kehu.api.deps import CurrentUser, SessionDep
-from kehu.api.schemas.common import ERRORS, Date, Key, RowId
+from kehu.api.schemas.common import ERRORS, MAX_ID, Date, Key, RowId
 from kehu.api.schemas.followups import (
     OverdueGroup,
     RevisitRuleOut,
@@ -28,7 +28,7 @@ def list_tasks(
     actor: CurrentUser,
     session: SessionDep,
     status: Annotated[TaskStatus | None, Query()] = None,
-    owner_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    owner_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     customer_id: Annotated[Key | None, Query()] = None,
     overdue: Annotated[bool, Query(description="only open tasks past their due date")] = False,
     due_before: Annotated[Date | None, Query()] = None,

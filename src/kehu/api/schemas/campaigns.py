@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator
 
-from kehu.api.schemas.common import Integer, LongText, Name, Text, UtcDateTime
+from kehu.api.schemas.common import HttpUrl, Integer, LongText, Name, Text, UtcDateTime
 from kehu.services.customers import CLASS_COLUMNS
+
+#: a grade is a number from 0 to 10000, written like the other classes as a string
+GRADE = r"^(?:10000|[0-9]{1,4})$"
+_GRADES = {"type": "array", "items": {"type": "string", "pattern": GRADE}}
 
 
 class TargetIn(BaseModel):
@@ -16,8 +21,24 @@ class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     classes: dict[Literal[CLASS_COLUMNS], list[Text(64)]] | None = Field(
-        default=None, description='e.g. {"rfm8": ["重要价值客户"]}', max_length=10
+        default=None,
+        description='e.g. {"rfm8": ["重要价值客户"], "grade": ["3"]}',
+        max_length=10,
+        json_schema_extra={
+            "properties": {
+                "grade": {"type": "array", "items": {"type": "string", "pattern": GRADE}}
+            }
+        },
     )
+
+    @field_validator("classes")
+    @classmethod
+    def _grades_are_numbers(cls, classes: dict[str, list[str]] | None):
+        bad = [g for g in (classes or {}).get("grade", ()) if not re.fullmatch(GRADE, g)]
+        if bad:
+            raise ValueError(f"grades are whole numbers from 0 to 10000, got {bad!r}")
+        return classes
+
     filter: Text(2000) | None = Field(default=None, description="safe filter language")
     tier: Text(32) | None = None
     tags: list[Text(64)] | None = Field(default=None, max_length=50)
@@ -37,7 +58,9 @@ class CampaignIn(BaseModel):
     control_share: StrictFloat = Field(default=0.1, ge=0, lt=1, allow_inf_nan=False)
     seed: Integer(0, 2**31 - 1) = 0
     response_days: Integer(1, 3660) = 30
-    webhook_url: Text(500) | None = Field(default=None, description="http(s) URL for sending")
+    webhook_url: HttpUrl | None = Field(
+        default=None, description="http(s) URL for sending; empty or null for none"
+    )
 
 
 class CampaignOut(BaseModel):

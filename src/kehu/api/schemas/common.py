@@ -105,9 +105,22 @@ def Name(max_length: int):
     ]
 
 
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}\.)*[A-Za-z](?:[A-Za-z0-9-]{{0,61}}[A-Za-z0-9])?"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+_URL_REST = rf"[^\u0000-\u0020\u007f{_SPACES}]"
+#: an http(s) URL with a host name or IPv4 address, printable and without spaces; or empty.
+#: Everything it matches is a URL the sender can post to; it is checked as declared.
+HTTP_URL = (
+    rf"^(?:https?://(?:{_HOST}|{_OCTET}(?:\.{_OCTET}){{3}})(?::{_PORT})?(?:[/?#]{_URL_REST}*)?)?$"
+)
+#: an http(s) URL as :data:`HTTP_URL` says, at most 500 characters; "" for none
+HttpUrl = Annotated[str, StringConstraints(max_length=500, pattern=HTTP_URL)]
+
 Key = Text(64, 1)
-#: the largest id: exact as a JSON number in every client (2**53 - 1, JavaScript's safe integer)
-MAX_ID = 2**53 - 1
+#: the largest row id: the store's ids are 32-bit integers in PostgreSQL
+MAX_ID = 2**31 - 1
 #: a row id in a path
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Short = Text(200)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kehu.api.schemas.common import Integer, Key, LongText, Text, UtcDateTime
+from kehu.api.schemas.common import Integer, Key, LongText, Name, Text, UtcDateTime
 
 FeedbackStatus = Literal["open", "in_progress", "resolved", "closed"]
 Survey = Literal["nps", "csat"]
@@ -60,8 +60,8 @@ class FeedbackPage(BaseModel):
 class CategoryTerms(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zh: list[Text(64, 1)] | None = Field(default=None, max_length=2000)
-    en: list[Text(64, 1)] | None = Field(default=None, max_length=2000)
+    zh: list[Name(64)] | None = Field(default=None, max_length=2000)
+    en: list[Name(64)] | None = Field(default=None, max_length=2000)
 
 
 class CategoriesIn(BaseModel):
@@ -69,7 +69,7 @@ class CategoriesIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    categories: dict[Text(64, 1), CategoryTerms | None] | None = Field(
+    categories: dict[Name(64), CategoryTerms | None] | None = Field(
         default=None, description="null restores the defaults"
     )
 
