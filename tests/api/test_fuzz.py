@@ -1,49 +1,299 @@
-"""Property-based fuzzing of the API from its OpenAPI schema: no input gives a 500.
+"""The API keeps its OpenAPI contract: schemathesis with every check, over real HTTP.
 
-schemathesis generates requests for every operation of the schema (valid and
-invalid bodies, parameters and paths); each is sent as an authenticated admin
-and must not produce a server error.  Examples are bounded and derandomised so
-the run is short and repeatable.
+schemathesis' pytest integration makes one test per operation (all but the
+webhook send and the login, see :data:`SKIPPED`) and database.  Each sends, as an
+admin, to a uvicorn server on a free port: the schema's examples, its coverage
+cases (boundaries, missing and repeated parameters, wrong types, undeclared
+methods, unreadable bodies) and generated positive and negative data.  Every
+response must pass all of schemathesis' checks (``--checks all``): no server
+error; only documented status codes, content types and headers; bodies that
+match their schema; schema-valid requests accepted and schema-invalid ones
+refused; ``Allow`` right on ``OPTIONS`` and 405; nothing that works without
+authentication.
+
+Generation is derandomised and bounded (:data:`EXAMPLES` per operation and
+mode, no shrinking), so a run is repeatable: about 4,400 requests and a little
+over a minute per database.
+
+What JSON Schema cannot say is listed in :data:`BUSINESS_RULES`: a rule across
+fields or about stored data answers 422, with its own message, to a request the
+schema allows.  Each entry lets through that rule's message and nothing broader.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jsonschema_rs
+import pytest
 import schemathesis
-from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.config import HealthCheck
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from kehu.api import create_app
+from kehu.services.access import SYSTEM
+from kehu.services.refresh import refresh
+from kehu.services.store_load import load_files
+from kehu.services.users import create_user
+from kehu.store.engine import make_engine, session_factory
+from kehu.store.settings import StoreSettings
+from kehu.store.testing import wipe, write_sample
 
-#: operations left out: a refresh per example is slow; login is tested in test_api
-SKIP = {("POST", "/runs"), ("POST", "/auth/token")}
-EXAMPLES = 15
+#: generated examples per operation and mode (positive, negative), besides the coverage cases;
+#: KEHU_FUZZ_EXAMPLES=200 for a deeper run by hand or at night
+EXAMPLES = int(os.environ.get("KEHU_FUZZ_EXAMPLES", "8"))
+#: not fuzzed: the send posts to each campaign's webhook URL (tests/api/test_campaigns.py covers
+#: it with a local receiver); the login form is throttled per user and address, so generated
+#: failures would lock the admin out for the rest of the run (tests/api/test_api.py covers it)
+SKIPPED = ("POST /auth/token", "POST /campaigns/{campaign_id}/send")
+SECRET = "fuzz-secret-key-0123456789"
+PASSWORD = "password-123"
+
+#: operation -> what may answer 422 to a schema-valid request: an error code, or a regular
+#: expression its message starts with
+BUSINESS_RULES: dict[str, tuple[str, ...]] = {
+    # a filter is a small language and a sort names columns: their parsers explain the error
+    "GET /customers": ("filter_syntax", "cannot sort by "),
+    "GET /customers/export": ("filter_syntax", "cannot sort by "),
+    "POST /campaigns": ("filter_syntax", "target needs classes or a filter "),
+    # rules across fields or items
+    "POST /loyalty/referrals": ("a customer cannot refer themselves$",),
+    "POST /orders": (
+        r"order .* line \d+: give amount, or price and quantity$",
+        r"body\.lines\.\d+: Value error, price x quantity must be at most ",
+        # JSON Schema has no bounds for a date-time
+        r"body\.order_time: Value error, an order time must be from 1900-01-01 ",
+    ),
+    "POST /surveys/answers": ("a csat score must be 1-5, ",),
+    "POST /users": ("a sales rep needs --rep-name",),
+    "PUT /loyalty/rules": (
+        "body: Value error, tier thresholds must start at 0 and strictly increase$",
+        "body: Value error, tier names must be unique$",
+    ),
+    # rules about what is stored or configured: categories, an order's amount, labelled
+    # texts, the longest token life (KEHU_TOKEN_MAX_DAYS)
+    "POST /feedback": ("feedback needs a text or a rating$", "category '.*' is not one of "),
+    "PATCH /feedback/{feedback_id}": ("category '.*' is not one of ",),
+    "POST /loyalty/orders/{order_id}/reversals": (
+        r"a partial refund needs a refund_id ",
+        r"refund of [\d.e+]+ exceeds order ",
+    ),
+    "POST /feedback/model": (r"only \d+ labelled feedback texts; ",),
+    "PUT /feedback/categories": (
+        r"categories\['other'\]: 'other' is the fallback",  # a name that takes no terms
+        "categories: every category was removed",
+    ),
+    "POST /auth/tokens": (r"days: an API token must expire within 1 to \d+ days, ",),
+}
+
+#: failures in code owned elsewhere, let through until fixed there: (operation, check, a text
+#: of the failure or of the response)
+KNOWN: set[tuple[str, str, str]] = {
+    # TODO(auth): ApiTokenIn.name is declared minLength 0 (Short wins over Field(min_length=1))
+    # and the service refuses "": declare it Name(200)
+    ("POST /auth/tokens", "positive_data_acceptance", "an API token needs a name"),
+    # TODO(auth): ApiTokenIn.name allows 200 characters (Short), the column api_tokens.name
+    # holds 100: PostgreSQL refuses a longer one (422 "a value cannot be stored")
+    ("POST /auth/tokens", "positive_data_acceptance", "a value cannot be stored"),
+    # TODO(orders): keys.NaturalKey declares pattern \S, which allows NUL; the validator
+    # refuses it: declare a pattern without NUL (common.NOT_BLANK)
+    ("POST /orders", "positive_data_acceptance", "text must not contain NUL characters"),
+    # TODO(customers, orders, loyalty): booleans and integers take 0, 1, "true", "5" (pydantic's
+    # lax mode) where the schema says boolean or integer; use StrictBool / common.Integer
+    ("POST /customers", "negative_data_rejection", "no_personalised_marketing"),
+    ("PATCH /customers/{customer_id}", "negative_data_rejection", "no_personalised_marketing"),
+    ("POST /customers/{customer_id}/consents", "negative_data_rejection", "granted"),
+    ("POST /orders", "negative_data_rejection", "is_return"),
+    ("PUT /loyalty/rules", "negative_data_rejection", "Incorrect type"),
+    ("PUT /loyalty/rules", "negative_data_rejection", "became boolean"),
+    # TODO(loyalty): ProgramRules.category_multipliers does not declare the 0-100 its
+    # validator checks (Field(ge=0, le=100) on the values)
+    ("PUT /loyalty/rules", "positive_data_acceptance", "category multiplier of"),
+}
 
 
-def test_no_server_errors(api_settings, login):
-    app = create_app(api_settings)
-    with TestClient(app) as client:
-        headers = {"Authorization": f"Bearer {login(client, 'admin').json()['access_token']}"}
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    checked = 0
-    for result in schema.get_all_operations():
-        op = result.ok()
-        if (op.method.upper(), op.path) in SKIP:
-            continue
+def _rule_applies(response, case) -> bool:
+    if response.status_code != 422:
+        return False
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    message = str(error.get("message", ""))
+    for rule in BUSINESS_RULES.get(case.operation.label, ()):
+        if rule == error.get("code") or re.match(rule, message, re.DOTALL):
+            return True
+    return False
 
-        @given(case=op.as_strategy())
-        @settings(
-            max_examples=EXAMPLES,
-            deadline=None,
-            derandomize=True,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        def check(case):
-            case.call_and_validate(
-                headers={**(case.headers or {}), **headers}, checks=[not_a_server_error]
-            )
 
-        check()
-        checked += 1
-    assert checked >= 15
+def schema_valid_accepted(ctx, response, case):
+    """``positive_data_acceptance``, with the :data:`BUSINESS_RULES` 422s let through."""
+    if _rule_applies(response, case):
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+_NEGATED_QUERY = re.compile(r"Invalid component: parameters? ((?:`[^`]+`(?:, )?)+) in query")
+
+
+def _array_schema(case, name: str) -> dict | None:
+    """The schema of query parameter ``name`` if it is an array, else None."""
+    param = case.operation.query.get(name)
+    schema = param.definition.get("schema", {}) if param is not None else {}
+    for option in (schema, *schema.get("anyOf", ())):
+        if option.get("type") == "array":
+            return option
+    return None
+
+
+def _as_read(values: list[str], schema: dict) -> list:
+    # the server reads an integer array's values as integers
+    if schema.get("items", {}).get("type") == "integer":
+        return [int(v) if re.fullmatch(r"-?[0-9]+", v) else v for v in values]
+    return values
+
+
+def schema_invalid_refused(ctx, response, case):
+    """``negative_data_rejection``, except what is valid as it went over the wire.
+
+    A query array is sent as repeated keys of text: ``?tag=x`` is ``["x"]`` whether
+    schemathesis generated the scalar ``"x"``, and a generated object or list in an
+    array of strings arrives as its text.  Such a request is let through when every
+    query parameter the failure names, as sent, is valid for its array schema (or was
+    not sent and is optional).
+    """
+    try:
+        return negative_data_rejection(ctx, response, case)
+    except AssertionError as exc:
+        found = _NEGATED_QUERY.search(str(getattr(exc, "message", exc)))
+        if found is None:
+            raise
+        sent = parse_qs(urlsplit(response.request.url).query, keep_blank_values=True)
+        for name in re.findall(r"`([^`]+)`", found.group(1)):
+            param = case.operation.query.get(name)
+            if name not in sent and (param is None or not param.is_required):
+                continue  # not sent at all: it cannot make the request invalid
+            schema = _array_schema(case, name)
+            if schema is None:
+                raise
+            if not jsonschema_rs.validator_for(schema).is_valid(_as_read(sent[name], schema)):
+                raise
+        return None
+
+
+def _known(check, name: str):
+    """``check`` (built-in ``name``), with the :data:`KNOWN` failures let through."""
+
+    def wrapped(ctx, response, case):
+        try:
+            return check(ctx, response, case)
+        except AssertionError as exc:
+            said = f"{getattr(exc, 'title', '')} {getattr(exc, 'message', '')} {exc}"
+            text = f"{said} {response.text[:2000]}"
+            for label, check_name, fragment in KNOWN:
+                if label == case.operation.label and check_name == name and fragment in text:
+                    return None
+            raise
+
+    wrapped.__name__ = check.__name__
+    return wrapped
+
+
+def _all_checks() -> list:
+    load_all_checks()
+    replaced = {
+        positive_data_acceptance: schema_valid_accepted,
+        negative_data_rejection: schema_invalid_refused,
+    }
+    return [_known(replaced.get(c, c), c.__name__) for c in CHECKS.get_all()]
+
+
+CHECKS_ALL = _all_checks()
+
+
+def _document() -> dict:
+    """The app's OpenAPI document: built without a database (nothing connects)."""
+    settings = StoreSettings(database_url="sqlite://", secret_key=SECRET, environment="test")
+    return create_app(settings).openapi()
+
+
+# the lazy schemathesis.pytest.from_fixture sets Node._nodeid, which pytest 9.2 no longer has:
+# the document is read from the app at import instead, and the server is a module fixture
+schema = schemathesis.openapi.from_dict(_document()).exclude(name=list(SKIPPED))
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    max_examples=EXAMPLES,
+    deterministic=True,
+    database="none",
+    no_shrink=True,
+)
+schema.config.update(suppress_health_check=[HealthCheck.all])
+
+
+class Live:
+    """The served API and an admin's bearer token, logged in again after a fuzzed
+    ``DELETE /auth/tokens/{token_id}`` revoked it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.headers = self.login()
+
+    def login(self) -> dict[str, str]:
+        form = {"username": "admin", "password": PASSWORD}
+        r = httpx.post(f"{self.base_url}/auth/token", data=form, timeout=30)
+        assert r.status_code == 200, r.text
+        self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+        return self.headers
+
+
+@pytest.fixture(scope="module")
+def live(store_backend, serving, tmp_path_factory):
+    """One store per database, loaded and classified, served for the whole module.
+
+    The operations share it as they would a deployment: what one changes, the next sees.
+    """
+    _, url = store_backend
+    engine = make_engine(url)
+    wipe(engine)
+    sessions = session_factory(engine)
+    load_files(sessions, **write_sample(tmp_path_factory.mktemp("fuzz-sample")))
+    refresh(sessions, as_of=dt.date(2024, 7, 1))
+    with sessions() as s, s.begin():
+        create_user(s, actor=SYSTEM, username="admin", password=PASSWORD, role="admin")
+    engine.dispose()
+    settings = StoreSettings(
+        database_url=url,
+        secret_key=SECRET,
+        environment="test",
+        workspace=tmp_path_factory.mktemp("fuzz-workspace"),
+    )
+    with serving(create_app(settings)) as base_url:
+        yield Live(base_url)
+
+
+def test_every_check_runs():
+    """What ``schemathesis run --checks all`` runs, the two data checks with their exceptions."""
+    names = {c.__name__ for c in CHECKS_ALL}
+    replaced = {"positive_data_acceptance", "negative_data_rejection"}
+    assert names == set(CHECKS.get_all_names()) - replaced | {
+        "schema_valid_accepted",
+        "schema_invalid_refused",
+    }
+    assert {"response_schema_conformance", "unsupported_method", "ignored_auth"} <= names
+
+
+@schema.parametrize()
+def test_api_keeps_its_contract(case, live):
+    headers = {**(case.headers or {}), **live.headers}
+    response = case.call(base_url=live.base_url, headers=headers)
+    if response.status_code == 401 and "Authorization" not in (case.headers or {}):
+        headers = {**(case.headers or {}), **live.login()}  # the token was revoked
+        response = case.call(base_url=live.base_url, headers=headers)
+    sent = {"base_url": live.base_url, "headers": headers}
+    case.validate_response(response, checks=CHECKS_ALL, headers=headers, transport_kwargs=sent)
