@@ -1,17 +1,20 @@
-"""Shared schema pieces: bounded text, names, dates and times as the OpenAPI document declares
+"""Shared schema pieces: text, names, numbers, dates and times as the OpenAPI document declares
 them, and the error body.
 
 Every rule enforced here is also written into the schema (``pattern``,
-``minLength``, ``format``), so generated clients and schemathesis know it:
+``minLength``, ``minimum``, ``format``), so generated clients and schemathesis know it:
 
 - :func:`Text` has no NUL character; :func:`Name` also has a character that is not a space.
+- :func:`Integer` is JSON's integer (``3`` or ``3.0``), never ``"3"`` or ``true``, which
+  pydantic alone would take; :data:`Id` and :data:`RowId` are the store's row ids.
 - :data:`Date` is a ``YYYY-MM-DD`` string (``format: date``): a number is refused,
   where pydantic alone would read ``0`` as 1970-01-01.
 - :data:`UtcDateTime` is RFC 3339 (``format: date-time``): the store keeps naive UTC,
   answers carry the offset (``Z``), an input with an offset is converted to UTC
   and one without is taken as UTC.
-- :data:`WallClock` is a local time of day without offset (an order's time): any
+- :data:`WallClock` is a local date and time without offset (an order's time): an
   offset given is dropped, and answers have none.
+- :data:`HttpUrl` is an http(s) URL that the sender can post to.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     StringConstraints,
     WithJsonSchema,
+    WrapSerializer,
 )
 from pydantic_core import CoreSchema
 
@@ -50,20 +54,11 @@ class _Declare:
         return schema
 
 
-# Python's whitespace (what str.strip() removes) spelled out, so that the pattern means the
-# same in Python, ECMAScript and Rust regular expressions: they disagree on what \s is.
-def _space_class() -> str:
-    codes = [i for i in range(0x10000) if chr(i).isspace()]
-    runs: list[list[int]] = []
-    for i in codes:
-        if runs and runs[-1][1] == i - 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in runs)
-
-
-_SPACES = _space_class()
+#: Python's whitespace (what str.strip() removes), spelled out so that a pattern means the
+#: same in Python, ECMAScript and Rust regular expressions, which disagree on what \s is
+_SPACES = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028-\u2029\u202f\u205f\u3000"
+)
 #: no NUL: databases cannot store it
 NO_NUL = r"^[^\u0000]*$"
 #: no NUL and at least one character that is not a space
@@ -204,8 +199,20 @@ def _wall_clock(value: dt.datetime) -> dt.datetime:
 
 #: ``YYYY-MM-DD`` only (``format: date``)
 Date = Annotated[dt.date, BeforeValidator(_date_text)]
+
+
+def _utc_out(value: dt.datetime, handler):
+    # also when a model was built without validation: the store's naive UTC gets its Z
+    return handler(_utc(value))
+
+
 #: RFC 3339 with offset; naive values (the store's) are UTC
-UtcDateTime = Annotated[dt.datetime, BeforeValidator(_datetime_text), AfterValidator(_utc)]
+UtcDateTime = Annotated[
+    dt.datetime,
+    BeforeValidator(_datetime_text),
+    AfterValidator(_utc),
+    WrapSerializer(_utc_out),
+]
 #: a local time without offset: answers match this
 WALL_CLOCK = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$"
 WallClock = Annotated[
