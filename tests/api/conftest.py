@@ -20,6 +20,8 @@ from kehu.store.settings import StoreSettings
 
 SECRET = "test-secret-key-0123456789"
 PASSWORD = "password-123"
+#: where the REST API lives; the web pages own the rest
+API = "/api/v1"
 #: user name -> (role, rep name); 王伟 has C1 and C2, 李娜 has C3 and C4
 USERS = {
     "admin": ("admin", None),
@@ -63,7 +65,7 @@ def api_settings(api_store, store_backend, tmp_path_factory) -> StoreSettings:
 
 @pytest.fixture
 def client(api_settings):
-    with TestClient(create_app(api_settings)) as c:
+    with TestClient(create_app(api_settings), base_url=f"http://testserver{API}") as c:
         yield c
 
 
@@ -90,7 +92,7 @@ def auth(client):
 
 @contextlib.contextmanager
 def _serving(app):
-    """``app`` served by uvicorn in a thread on a free localhost port: its base URL."""
+    """``app`` served by uvicorn in a thread on a free localhost port: the API's base URL."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -103,7 +105,7 @@ def _serving(app):
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}{API}"
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
@@ -153,7 +155,7 @@ def serve_processes(api_settings):
             cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         started.append(proc)
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}{API}"
         for _ in range(600):  # wait until it answers (bounded, not a timing assertion)
             if proc.poll() is not None:
                 raise AssertionError(f"kehu serve stopped: {proc.stderr.read().decode()[-2000:]}")

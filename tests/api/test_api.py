@@ -20,7 +20,8 @@ def _error(r, status, code):
 def test_health_and_openapi(client):
     assert client.get("/health").json()["status"] == "ok"
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/customers", "/customers/{customer_id}", "/orders", "/runs"} <= set(paths)
+    expected = {"/customers", "/customers/{customer_id}", "/orders", "/runs"}
+    assert {f"/api/v1{p}" for p in expected} <= set(paths)
 
 
 def test_authentication(client, login):

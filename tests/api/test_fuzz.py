@@ -12,7 +12,7 @@ accepted and schema-invalid ones refused; ``Allow`` right on ``OPTIONS`` and
 405; nothing that works without authentication.
 
 Generation is derandomised and bounded (:data:`EXAMPLES` per operation and
-mode, no shrinking), so a run is repeatable: about 4,400 requests and a little
+mode, no shrinking), so a run is repeatable: about 4,300 requests and a little
 over a minute per database.
 
 What JSON Schema cannot say is listed in :data:`BUSINESS_RULES`: a rule across
@@ -47,7 +47,7 @@ from kehu.store.testing import wipe, write_sample
 
 #: generated examples per operation and mode (positive, negative), besides the coverage cases;
 #: KEHU_FUZZ_EXAMPLES=200 for a deeper run by hand or at night
-EXAMPLES = int(os.environ.get("KEHU_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("KEHU_FUZZ_EXAMPLES", "6"))
 #: not fuzzed: the send posts to each campaign's webhook URL (tests/api/test_campaigns.py covers
 #: it with a local receiver)
 SKIPPED = ("POST /campaigns/{campaign_id}/send",)
@@ -68,6 +68,7 @@ BUSINESS_RULES: dict[str, tuple[str, ...]] = {
     "POST /orders": (
         r"order .* line \d+: give amount, or price and quantity$",
         r"body\.lines\.\d+: Value error, price x quantity must be at most ",
+        r"body: Value error, the order total must be at most ",
         # JSON Schema has no bounds for a date-time
         r"body\.order_time: Value error, an order time must be from 1900-01-01 ",
     ),
@@ -219,9 +220,14 @@ CHECKS_ALL = _all_checks()
 
 
 def _document() -> dict:
-    """The app's OpenAPI document: built without a database (nothing connects)."""
+    """The app's OpenAPI document, built without a database (nothing connects), with its
+    paths relative to the server URL the API lives under (``/api/v1``), as OpenAPI says."""
     settings = StoreSettings(database_url="sqlite://", secret_key=SECRET, environment="test")
-    return create_app(settings).openapi()
+    app = create_app(settings)
+    document = app.openapi()
+    base = app.openapi_url.rsplit("/", 1)[0]  # the document is served where the API lives
+    paths = {path.removeprefix(base): item for path, item in document["paths"].items()}
+    return {**document, "servers": [{"url": base or "/"}], "paths": paths}
 
 
 def _bounded(loaded):

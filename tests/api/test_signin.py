@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 
 from kehu.api import create_app
 
-from .conftest import PASSWORD
+from .conftest import API, PASSWORD
 
 ATTEMPTS = 100
 LIMIT = 5  # the default KEHU_LOGIN_MAX_FAILURES
+BASE = f"http://testserver{API}"
 
 
 def _error(r, status, code):
@@ -57,8 +58,8 @@ def test_concurrent_wrong_passwords_check_at_most_the_limit(serve_processes, wor
 def test_an_attacker_does_not_lock_out_the_user(api_settings, login):
     app = create_app(api_settings)
     with (
-        TestClient(app, client=("203.0.113.9", 40000)) as attacker,
-        TestClient(app, client=("198.51.100.7", 40000)) as owner,
+        TestClient(app, base_url=BASE, client=("203.0.113.9", 40000)) as attacker,
+        TestClient(app, base_url=BASE, client=("198.51.100.7", 40000)) as owner,
     ):
         for _ in range(LIMIT):
             _error(login(attacker, "admin", "guess"), 401, "unauthenticated")
@@ -80,7 +81,7 @@ def test_a_refused_sign_in_checks_no_password(client, login, monkeypatch):
 
 
 def test_the_sign_in_limit_is_documented(client):
-    token = client.get("/openapi.json").json()["paths"]["/auth/token"]["post"]
+    token = client.get("/openapi.json").json()["paths"]["/api/v1/auth/token"]["post"]
     assert "429" in token["responses"] and "Retry-After" in token["responses"]["429"]["description"]
 
 
@@ -103,7 +104,7 @@ def test_api_tokens_must_expire(client, auth):
 
 def test_the_token_lifetime_cap_is_a_setting(api_settings, auth):
     settings = api_settings.model_copy(update={"token_max_days": 30})
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url=BASE) as c:
         h = auth["ana"]
         r = c.post("/auth/tokens", json={"name": "etl", "days": 31}, headers=h)
         assert "1 to 30 days" in _error(r, 422, "validation_error")["message"]

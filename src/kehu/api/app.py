@@ -7,10 +7,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 
-from kehu.api import contract, errors
+from kehu.api import contract, docs, errors
 from kehu.api.routers import (
     audit,
     auth,
@@ -29,6 +29,8 @@ from kehu.store.engine import make_engine, session_factory
 from kehu.store.settings import StoreSettings
 
 log = logging.getLogger("kehu.api")
+#: the REST API's place; the web pages own ``/``
+API_PREFIX = "/api/v1"
 
 
 class Health(BaseModel):
@@ -68,29 +70,39 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
         version="1",
         description=(
             "Customers, classes, orders and runs of the kehu store. Authenticate with "
-            "`POST /auth/token` (user name and password) and send "
+            f"`POST {API_PREFIX}/auth/token` (user name and password) and send "
             "`Authorization: Bearer <token>`. Errors are JSON "
             '`{"error": {"code", "message"}}` with a stable code.'
         ),
         lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,  # served offline below, from an installed package
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     errors.install(app)
     contract.install(app)  # OPTIONS, 405 with the path's whole Allow, one value per parameter
+    api = APIRouter(prefix=API_PREFIX)
     for module in (auth, users, customers, orders, runs, audit):
-        app.include_router(module.router)
+        api.include_router(module.router)
     for module in (interactions, tasks, feedback, surveys):
-        app.include_router(module.router)
+        api.include_router(module.router)
     for module in (loyalty, campaigns):
-        app.include_router(module.router)
+        api.include_router(module.router)
 
-    @app.get("/health", response_model=Health, tags=["health"])
+    @api.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
         """Liveness: the API answers and which database it uses (no secrets)."""
         return Health(status="ok", database=engine.dialect.name)
 
+    app.include_router(api)
+    docs.install(app, API_PREFIX)
+
+    from kehu import web
+
+    web.mount(app)
     return app
 
 

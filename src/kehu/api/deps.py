@@ -14,7 +14,7 @@ from kehu.services.access import Actor
 from kehu.services.users import authenticate_token
 from kehu.store.settings import StoreSettings
 
-oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -239,7 +239,7 @@ def serve_cmd(
     ] = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Serve the REST API (OpenAPI docs at /docs).
+    """Serve the web application at / and the REST API under /api/v1 (docs at /api/v1/docs).
 
     Examples:
 

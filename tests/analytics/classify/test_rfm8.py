@@ -175,7 +175,7 @@ def test_explain_mentions_inputs_and_thresholds():
     assert ex.inputs == {"recency_days": 10, "orders": 9, "monetary": 2000.0}
     assert ex.reason == (
         "R high: 10 days since last purchase < mean 50; F high: 9 orders > mean 5; "
-        "M high: 2,000.00 > mean 1,050.00 → 重要价值客户"
+        "M high: 2,000.00 > mean 1,050.00 → Important value"  # English words in English (issue 12)
     )
     assert "10 天" in ex.reason_zh and "平均值 50" in ex.reason_zh and "1,050.00" in ex.reason_zh
     low = clf.explain(

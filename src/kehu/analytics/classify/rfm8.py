@@ -210,7 +210,7 @@ class RFM8(Classifier):
             f"{r_en} {_num(th['recency_days'])}; "
             f"F {_hl(f_high)}: {f} orders {'>' if f_high else '<='} {f_en} {_num(th['orders'])}; "
             f"{m_name_en} {_hl(m_high)}: {_money(m)} {'>' if m_high else '<='} "
-            f"{m_en} {_money(th['monetary'])} → {label}"
+            f"{m_en} {_money(th['monetary'])} → {en_label if label == zh_label else label}"
         )
         reason_zh = (
             f"R{_hl_zh(r_high)}：最近一次购买距今 {r} 天 {'<' if r_high else '>='} "

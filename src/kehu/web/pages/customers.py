@@ -1,0 +1,123 @@
+"""The customer list (filters, sort, pages, export) and the customer page (客户详情)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from kehu import i18n
+from kehu.exceptions import FilterSyntaxError, SchemaError
+from kehu.services import customers
+from kehu.web.render import render
+from kehu.web.session import PageUser, language
+
+router = APIRouter(include_in_schema=False)
+#: classifiers offered as list filters, with their known classes in display order
+FILTER_CLASSES = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
+PAGE_SIZES = (25, 50, 100)
+LIST_COLUMNS = ("customer_id", "name", "region", "channel", "sales_rep", "rfm8", "lifecycle")
+SORTS = ("customer_id", "-monetary", "-orders", "recency_days", "-recency_days", "name")
+Short = Annotated[str | None, Query(max_length=200)]
+
+
+def _filters(request: Request, **given: Any) -> dict[str, Any]:
+    classes = {
+        name: [v for v in request.query_params.getlist(name) if v][:20] for name in FILTER_CLASSES
+    }
+    return {"classes": {k: v for k, v in classes.items() if v}, **given}
+
+
+@router.get("/customers", name="web_customers")
+def customer_list(
+    request: Request,
+    actor: PageUser,
+    region: Short = None,
+    channel: Short = None,
+    rep: Short = None,
+    tier: Short = None,
+    tag: Short = None,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,
+    sort: Annotated[str, Query(max_length=100)] = "customer_id",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> Response:
+    given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
+    chosen = _filters(request, **{k: v or None for k, v in given.items()})
+    chosen["tags"] = [tag] if tag else None
+    error, result = None, None
+    with request.app.state.sessions() as db:
+        try:
+            result = customers.list_customers(
+                db,
+                actor=actor,
+                sort=sort if sort in SORTS else None,
+                page=page,
+                page_size=page_size,
+                **chosen,
+            )
+        except FilterSyntaxError as exc:
+            error = {"field": "filter", "position": exc.position, "reason": exc.reason}
+        except SchemaError as exc:
+            error = {"field": "filter", "position": None, "reason": str(exc)}
+    options = {name: i18n.class_order(name) for name in FILTER_CLASSES}
+    return render(
+        request,
+        "customers/list.html",
+        status_code=200 if error is None else 422,
+        actor=actor,
+        result=result,
+        error=error,
+        chosen=chosen,
+        given=given | {"tag": tag},
+        options=options,
+        columns=LIST_COLUMNS,
+        sort=sort,
+        sorts=SORTS,
+        page_size=page_size,
+        page_sizes=PAGE_SIZES,
+        query=request.url.query,
+    )
+
+
+@router.get("/customers/export", name="web_customer_export")
+def customer_export(
+    request: Request,
+    actor: PageUser,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
+    region: Short = None,
+    channel: Short = None,
+    rep: Short = None,
+    tier: Short = None,
+    tag: Short = None,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """The filtered list as a file: the same export service as the API (cells never formulas)."""
+    given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
+    chosen = _filters(request, **{k: v or None for k, v in given.items()})
+    chosen["tags"] = [tag] if tag else None
+    with request.app.state.sessions() as db:
+        data, media = customers.export_customers(db, actor=actor, format=format, **chosen)
+        db.commit()
+    name = f"customers.{format}"
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/customers/{code}", name="web_customer")
+def customer_page(
+    request: Request, actor: PageUser, code: Annotated[str, Path(max_length=64)]
+) -> Response:
+    with request.app.state.sessions() as db:
+        data = customers.customer_360(db, actor=actor, code=code, lang=language(request))
+    return render(request, "customers/detail.html", actor=actor, c=data, code=code)
+
+
+@router.get("/", name="web_home")
+def home(actor: PageUser, request: Request) -> Response:
+    """The start page: the customer list until the workbench (工作台) exists."""
+    from fastapi.responses import RedirectResponse
+
+    return RedirectResponse(str(request.url_for("web_customers")), status_code=303)

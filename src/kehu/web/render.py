@@ -1,0 +1,91 @@
+"""Rendering pages: one Jinja2 environment, strings through :mod:`kehu.i18n`, local formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import math
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from kehu import i18n
+from kehu.web.session import CSRF_FIELD, csrf_for, language
+
+WAN = 10_000
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("kehu.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, number=number, date=date, datetime=datetime, pct=pct)
+    return env
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page ``template`` in the request's language, with the helpers every page uses."""
+    lang = context.pop("lang", None) or language(request)
+    page = environment().get_template(template)
+    html = page.render(
+        request=request,
+        lang=lang,
+        other_lang="en" if lang == "zh" else "zh",
+        t=functools.partial(_text, lang=lang),
+        header=functools.partial(i18n.header, lang=lang),
+        label=lambda column, value: i18n.label(column, value, lang),
+        url_for=request.url_for,
+        csrf_field=CSRF_FIELD,
+        csrf_token=csrf_for(request),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def _text(key: str, lang: str, **values: Any) -> str:
+    out = i18n.text(key, lang)
+    return out.format(**values) if values else out
+
+
+def number(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def money(value: Any, lang: str = "zh") -> str:
+    """``¥12,345``; in Chinese, amounts of 100,000 and more as ``¥12.3万`` as readers expect."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if lang == "zh" and abs(value) >= 10 * WAN:
+        return f"¥{value / WAN:,.1f}万"
+    return f"¥{value:,.0f}" if abs(value) >= 100 else f"¥{value:,.2f}"
+
+
+def pct(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value * 100:.{digits}f}%"
+
+
+def date(value: Any, lang: str = "zh") -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    if lang == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return value.strftime("%d %b %Y")
+
+
+def datetime(value: Any, lang: str = "zh") -> str:
+    if value is None:
+        return "–"
+    return f"{date(value, lang)} {value:%H:%M}"

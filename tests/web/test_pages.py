@@ -1,0 +1,175 @@
+"""The pages in a real browser: Debian chromium driven by Playwright against `kehu serve`.
+
+Each test signs in as a user of the API fixtures (wang and li are reps; boss a manager)
+over real HTTP, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import httpx
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="Debian chromium is not installed (.ci/run installs it)",
+)
+PASSWORD = "password-123"
+#: Chinese characters outside the data (names, cities) that an English page must not show
+HAN = re.compile(r"[\u4e00-\u9fff]")
+#: words of the sample data, and the switch back to Chinese, which are Chinese on an English page
+DATA_WORDS = (
+    "杭州联华超市",
+    "南京便利店",
+    "宁波面馆",
+    "上海批发",
+    "王伟",
+    "李娜",
+    "浙江省",
+    "江苏省",
+    "上海市",
+    "杭州市",
+    "南京市",
+    "宁波市",
+    "超市",
+    "便利店",
+    "餐饮",
+    "批发商",
+    "华东",  # the filter example
+    "每月回访重要价值客户",  # a task title, written by the revisit rules of the settings
+    "中文",
+)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def site(serve_processes):
+    """Base URL of the pages (the API is under /api/v1)."""
+    return serve_processes(1).removesuffix("/api/v1")
+
+
+def sign_in(browser, site, user, *, lang="zh", width=1280):
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, locale="zh-CN" if lang == "zh" else "en-US"
+    )
+    page = context.new_page()
+    page.goto(f"{site}/customers")
+    assert "/login" in page.url  # not signed in: sent to the sign-in page, then back
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(f"{site}/customers")
+    return page
+
+
+def test_a_rep_sees_only_their_own_customers(browser, site):
+    page = sign_in(browser, site, "wang")
+    rows = page.locator("table.data tbody tr")
+    codes = sorted(rows.nth(i).locator("td").first.inner_text() for i in range(rows.count()))
+    assert codes == ["C1", "C2"]
+    assert "共 2 位客户" in page.content()
+    page.click("text=C1")
+    assert page.locator("h1").inner_text().startswith("杭州联华超市")
+    assert "重要价值客户" in page.content()  # the class with its reason
+    response = page.goto(f"{site}/customers/C3")  # another rep's customer by URL
+    assert response.status == 404
+    assert "未找到" in page.content() and "上海批发" not in page.content()
+
+
+def test_the_language_switch_changes_every_string(browser, site):
+    page = sign_in(browser, site, "boss")
+    page.click("a.lang")
+    page.wait_for_url(f"{site}/customers")
+    for path in ("/customers", "/customers/C1"):
+        page.goto(site + path)
+        text = page.locator("body").inner_text()
+        for word in DATA_WORDS:  # names from the data may be Chinese in any language
+            text = text.replace(word, "")
+        assert not HAN.search(text), text
+        assert "web_" not in text
+    assert "4 customers" in page.goto(f"{site}/customers").text()
+
+
+def test_a_filter_error_points_at_the_position(browser, site):
+    page = sign_in(browser, site, "boss", lang="en")
+    page.goto(f"{site}/lang/en?next=/customers")
+    page.fill("input[name=filter]", "orders >= and region = 'x'")
+    page.click("button.primary")
+    error = page.locator(".has-error .error")
+    assert re.search(r"Error at character \d+", error.inner_text())
+
+
+def test_a_form_without_its_csrf_token_is_refused(browser, site):
+    page = sign_in(browser, site, "boss")
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    r = httpx.post(f"{site}/logout", cookies=cookies, data={}, follow_redirects=False)
+    assert r.status_code == 403 and "表单已过期" in r.text
+    # the session was not ended by the forged form
+    assert page.goto(f"{site}/customers").status == 200
+
+
+def test_export_from_the_list_is_data_not_formulas(browser, site, tmp_path):
+    from openpyxl import load_workbook
+
+    page = sign_in(browser, site, "boss")
+    with page.expect_download() as download:
+        page.click("text=Excel")
+    path = tmp_path / "customers.xlsx"
+    download.value.save_as(path)
+    sheet = load_workbook(path).active
+    assert sheet.max_row == 5
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_customer_page_fits_a_phone(browser, site, tmp_path):
+    page = sign_in(browser, site, "wang", width=390)
+    page.goto(f"{site}/customers/C1")
+    page.screenshot(path=str(tmp_path / "customer-390.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+
+
+def test_security_headers_and_no_cdn(browser, site):
+    page = sign_in(browser, site, "boss")
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    response = page.goto(f"{site}/customers/C1")
+    headers = response.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert all(url.startswith(site) for url in requests)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "kehu_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+
+def test_wrong_password_and_sign_out(browser, site):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{site}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button.primary")
+    assert "Wrong user name or password" in page.content()
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(f"{site}/customers")  # the start page is the list for now
+    page.click("text=Sign out")
+    page.wait_for_url(re.compile(r".*/login$"))
+    assert "/login" in page.goto(f"{site}/customers").url
