@@ -12,7 +12,7 @@ accepted and schema-invalid ones refused; ``Allow`` right on ``OPTIONS`` and
 405; nothing that works without authentication.
 
 Generation is derandomised and bounded (:data:`EXAMPLES` per operation and
-mode, no shrinking), so a run is repeatable: about 4,300 requests and a little
+mode, no shrinking), so a run is repeatable: about 4,000 requests and a little
 over a minute per database.
 
 What JSON Schema cannot say is listed in :data:`BUSINESS_RULES`: a rule across
