@@ -264,3 +264,14 @@ def test_runs(client, auth):
     _error(client.get("/runs/999", headers=h), 404, "not_found")
     r = client.post("/runs", json={"as_of": "2024-07-01"}, headers=h)
     assert r.status_code == 201 and r.json()["previous_run_id"] == runs[0]["id"]
+
+
+def test_free_form_answers_carry_utc_offsets(client, auth):
+    """The customer page's and the personal-data export's times are RFC 3339 like typed
+    fields; an order's time is its wall-clock time, without offset."""
+    c = client.get("/customers/C1", headers=auth["boss"]).json()
+    assert c["profile"]["created_at"].endswith("Z")
+    assert c["run"]["finished_at"].endswith("Z")
+    assert not c["recent_orders"][0]["order_time"].endswith("Z")
+    person = client.get("/customers/C1/personal-data", headers=auth["admin"]).json()
+    assert person["exported_at"].endswith("Z")

@@ -94,30 +94,9 @@ BUSINESS_RULES: dict[str, tuple[str, ...]] = {
     "POST /auth/tokens": (r"days: an API token must expire within 1 to \d+ days, ",),
 }
 
-#: failures in code owned elsewhere, let through until fixed there: (operation, check, a text
-#: of the failure or of the response)
-KNOWN: set[tuple[str, str, str]] = {
-    # TODO(auth): ApiTokenIn.name is declared minLength 0 (Short wins over Field(min_length=1))
-    # and the service refuses "": declare it Name(200)
-    ("POST /auth/tokens", "positive_data_acceptance", "an API token needs a name"),
-    # TODO(auth): ApiTokenIn.name allows 200 characters (Short), the column api_tokens.name
-    # holds 100: PostgreSQL refuses a longer one (422 "a value cannot be stored")
-    ("POST /auth/tokens", "positive_data_acceptance", "a value cannot be stored"),
-    # TODO(orders): keys.NaturalKey declares pattern \S, which allows NUL; the validator
-    # refuses it: declare a pattern without NUL (common.NOT_BLANK)
-    ("POST /orders", "positive_data_acceptance", "text must not contain NUL characters"),
-    # TODO(customers, orders, loyalty): booleans and integers take 0, 1, "true", "5" (pydantic's
-    # lax mode) where the schema says boolean or integer; use StrictBool / common.Integer
-    ("POST /customers", "negative_data_rejection", "no_personalised_marketing"),
-    ("PATCH /customers/{customer_id}", "negative_data_rejection", "no_personalised_marketing"),
-    ("POST /customers/{customer_id}/consents", "negative_data_rejection", "granted"),
-    ("POST /orders", "negative_data_rejection", "is_return"),
-    ("PUT /loyalty/rules", "negative_data_rejection", "Incorrect type"),
-    ("PUT /loyalty/rules", "negative_data_rejection", "became boolean"),
-    # TODO(loyalty): ProgramRules.category_multipliers does not declare the 0-100 its
-    # validator checks (Field(ge=0, le=100) on the values)
-    ("PUT /loyalty/rules", "positive_data_acceptance", "category multiplier of"),
-}
+#: failures let through until fixed, as (operation, check, a text of the failure or of the
+#: response): none today; an entry here needs a TODO naming its fix
+KNOWN: set[tuple[str, str, str]] = set()
 
 
 def _rule_applies(response, case) -> bool:

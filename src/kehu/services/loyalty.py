@@ -52,6 +52,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -81,6 +82,18 @@ MAX_REFUND_ID = 50
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
 
 
+def _json_number(value: Any) -> Any:
+    """A number as JSON writes it: ``true`` and ``"5"``, which pydantic alone takes, are refused."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+#: a whole number or any number of the rules, never a boolean or a text
+WholeNumber = Annotated[int, BeforeValidator(_json_number)]
+Number = Annotated[float, BeforeValidator(_json_number), Field(allow_inf_nan=False)]
+
+
 # --- rules -------------------------------------------------------------------------------------
 
 
@@ -88,8 +101,8 @@ class Tier(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[Name, StringConstraints(max_length=32)]
-    threshold: float = Field(ge=0, le=1e12, description="minimum spend or growth value")
-    factor: float = Field(default=1.0, gt=0, le=100, description="points multiplier")
+    threshold: Number = Field(ge=0, le=1e12, description="minimum spend or growth value")
+    factor: Number = Field(default=1.0, gt=0, le=100, description="points multiplier")
 
 
 DEFAULT_TIERS = [
@@ -109,16 +122,18 @@ class ProgramRules(BaseModel):
     tier_basis: Literal["spend", "growth"] = Field(
         default="spend", description="spend (yuan) or growth value (points earned) in the window"
     )
-    tier_window_days: int = Field(default=365, ge=1, le=3660)
+    tier_window_days: WholeNumber = Field(default=365, ge=1, le=3660)
     tiers: list[Tier] = Field(
         default_factory=lambda: list(DEFAULT_TIERS), min_length=1, max_length=20
     )
-    points_per_yuan: float = Field(default=1.0, ge=0, le=1000)
-    category_multipliers: dict[Name, float] = Field(default_factory=dict, max_length=1000)
+    points_per_yuan: Number = Field(default=1.0, ge=0, le=1000)
+    category_multipliers: dict[Name, Annotated[Number, Field(ge=0, le=100)]] = Field(
+        default_factory=dict, max_length=1000
+    )
     excluded_products: list[Name] = Field(default_factory=list, max_length=10_000)
-    expiry_days: int | None = Field(default=730, ge=1, le=36500, description="null: never")
-    referral_points: int = Field(default=500, ge=0, le=MAX_POINTS)
-    birthday_points: int = Field(default=200, ge=0, le=MAX_POINTS)
+    expiry_days: WholeNumber | None = Field(default=730, ge=1, le=36500, description="null: never")
+    referral_points: WholeNumber = Field(default=500, ge=0, le=MAX_POINTS)
+    birthday_points: WholeNumber = Field(default=200, ge=0, le=MAX_POINTS)
 
     @model_validator(mode="after")
     def _tiers_ascending(self) -> ProgramRules:
@@ -128,9 +143,6 @@ class ProgramRules(BaseModel):
         limits = [t.threshold for t in self.tiers]
         if limits[0] != 0 or any(a >= b for a, b in itertools.pairwise(limits)):
             raise ValueError("tier thresholds must start at 0 and strictly increase")
-        for cat, m in self.category_multipliers.items():
-            if not 0 <= m <= 100 or math.isnan(m):
-                raise ValueError(f"category multiplier of {cat!r} must be between 0 and 100")
         return self
 
     def tier_for(self, value: float) -> Tier:

@@ -577,8 +577,15 @@ _SECTIONS = {
 _SINGLE = ("customers", "loyalty_accounts")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime):
+#: columns holding a local wall-clock time (an order's), not the store's UTC
+WALL_CLOCK_COLUMNS = frozenset({"order_time"})
+
+
+def _plain(value: Any, column: str | None = None) -> Any:
+    """JSON-ready: the store's naive UTC times written as RFC 3339 with ``Z``."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat() + ("" if column in WALL_CLOCK_COLUMNS else "Z")
+    if isinstance(value, dt.date):
         return value.isoformat()
     return value
 
@@ -586,7 +593,7 @@ def _plain(value: Any) -> Any:
 def _rows(session: Session, table: Table, where) -> list[dict[str, Any]]:
     (pk,) = table.primary_key.columns
     got = session.execute(select(table).where(where).order_by(pk)).mappings()
-    return [{k: _plain(v) for k, v in r.items()} for r in got]
+    return [{k: _plain(v, k) for k, v in r.items()} for r in got]
 
 
 def export_person(
@@ -604,7 +611,7 @@ def export_person(
     require(actor, "privacy.manage")
     c = scoped_customer(session, actor=actor, code=code)
     person = _Person(c.id, c.code)
-    data: dict[str, Any] = {"exported_at": utcnow().isoformat()}
+    data: dict[str, Any] = {"exported_at": _plain(utcnow())}
     for table in Base.metadata.sorted_tables:
         where = _link(table, person)
         if where is None:

@@ -83,7 +83,7 @@ def create_user(
 ) -> User:
     """Create a user; a rep needs ``rep_name`` (the name their customers carry)."""
     require(actor, "users.manage")
-    if not _USERNAME.match(username or ""):
+    if not _USERNAME.fullmatch(username or ""):
         raise SchemaError(
             f"user name {username!r}: use 2-64 letters, digits or _ . @ - (no spaces)"
         )

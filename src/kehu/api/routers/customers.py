@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import Field
 
 from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
-from kehu.api.schemas.common import ERRORS, EXPORT_FILE, Text
+from kehu.api.schemas.common import ERRORS, EXPORT_FILE, Text, with_utc
 from kehu.api.schemas.customers import (
     AnonymiseIn,
     ConsentIn,
@@ -117,7 +117,9 @@ def create_customer(body: CustomerIn, actor: CurrentUser, session: SessionDep) -
     values = body.model_dump(exclude_none=True, exclude={"customer_id"})
     customers.create_customer(session, actor=actor, code=body.customer_id, **values)
     session.commit()
-    return Customer360(**customers.customer_360(session, actor=actor, code=body.customer_id))
+    return Customer360(
+        **with_utc(customers.customer_360(session, actor=actor, code=body.customer_id))
+    )
 
 
 @router.get("/{customer_id}", response_model=Customer360)
@@ -128,7 +130,8 @@ def customer_360(
     lang: Annotated[Literal["zh", "en"], Query()] = "zh",
 ) -> Customer360:
     """Profile, classes with explanations, scores, orders, follow-ups, feedback, points."""
-    return Customer360(**customers.customer_360(session, actor=actor, code=customer_id, lang=lang))
+    data = customers.customer_360(session, actor=actor, code=customer_id, lang=lang)
+    return Customer360(**with_utc(data))
 
 
 @router.patch("/{customer_id}", response_model=Customer360)
@@ -140,7 +143,7 @@ def update_customer(
         session, actor=actor, code=customer_id, **body.model_dump(exclude_unset=True)
     )
     session.commit()
-    return Customer360(**customers.customer_360(session, actor=actor, code=customer_id))
+    return Customer360(**with_utc(customers.customer_360(session, actor=actor, code=customer_id)))
 
 
 @router.put("/{customer_id}/tags", response_model=list[str])

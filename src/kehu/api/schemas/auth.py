@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from kehu.api.schemas.common import Short, UtcDateTime
+from kehu.api.schemas.common import Name, UtcDateTime
 
 
 class TokenOut(BaseModel):
@@ -12,7 +12,7 @@ class TokenOut(BaseModel):
 
 
 class ApiTokenIn(BaseModel):
-    name: Short = Field(min_length=1)
+    name: Name(100)
     # an integer, never null: every token expires (the server caps it, 422 above its maximum)
     days: int = Field(
         default=90,

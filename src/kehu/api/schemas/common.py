@@ -197,6 +197,22 @@ def _wall_clock(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=None)
 
 
+#: keys of free-form answers whose times are an order's wall-clock time, not UTC
+WALL_CLOCK_KEYS = frozenset({"order_time", "last_order"})
+
+
+def with_utc(value: Any, key: str | None = None) -> Any:
+    """``value`` (nested dicts and lists of a free-form answer) with every stored time
+    marked UTC, as :data:`UtcDateTime` does for typed fields; wall-clock times stay as they are."""
+    if isinstance(value, dt.datetime):
+        return value if key in WALL_CLOCK_KEYS else _utc(value)
+    if isinstance(value, dict):
+        return {k: with_utc(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [with_utc(v, key) for v in value]
+    return value
+
+
 #: ``YYYY-MM-DD`` only (``format: date``)
 Date = Annotated[dt.date, BeforeValidator(_date_text)]
 

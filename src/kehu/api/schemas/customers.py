@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from kehu.api.schemas.common import Date, LongText, Text, UtcDateTime
 from kehu.api.schemas.keys import CustomerKey
@@ -33,7 +33,7 @@ class CustomerFields(BaseModel):
     sales_rep: Text(100) | None = None
     distributor: Name | None = None
     signup_date: Date | None = None
-    no_personalised_marketing: bool | None = None
+    no_personalised_marketing: StrictBool | None = None
 
 
 class CustomerIn(CustomerFields):
@@ -128,7 +128,7 @@ class ConsentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: Purpose
-    granted: bool = Field(description="false records a withdrawal")
+    granted: StrictBool = Field(description="false records a withdrawal")
     source: Text(64) | None = None
     note: LongText | None = None
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from kehu.api.schemas.common import NOT_BLANK
 from kehu.warehouse.rules import (
     END_ORDER_TIME,
     FIRST_ORDER_TIME,
@@ -24,20 +25,13 @@ from kehu.warehouse.rules import (
 )
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
-
 def NaturalKey(max_length: int):
     """An id as stored: surrounding spaces trimmed, not blank, at most ``max_length`` characters."""
     return Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S"
+            strip_whitespace=True, min_length=1, max_length=max_length, pattern=NOT_BLANK
         ),
-        AfterValidator(_no_nul),
     ]
 
 

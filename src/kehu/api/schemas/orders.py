@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from kehu.api.schemas.common import Text, WallClock
 from kehu.api.schemas.keys import (
@@ -30,7 +30,7 @@ class OrderLineIn(BaseModel):
         description=f"net line amount; default price x quantity, which must be {AMOUNT_BOUND}",
     )
     discount: Money | None = None
-    is_return: bool = False
+    is_return: StrictBool = False
     status: Text(32) | None = None
 
     @model_validator(mode="after")
