@@ -35,6 +35,7 @@ from kehu.exceptions import (
 from kehu.services import audit
 from kehu.services.access import ROLE_PERMISSIONS, Actor, require
 from kehu.store.models import ApiToken, LoginThrottle, User, utcnow
+from kehu.store.settings import StoreSettings
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
@@ -187,6 +188,24 @@ def login(
     issued = _issue(session, user, "session", None, secret_key, dt.timedelta(minutes=token_minutes))
     session.commit()
     return issued
+
+
+def sign_in(
+    session: Session, *, settings: StoreSettings, username: str, password: str, client: str | None
+) -> IssuedToken:
+    """:func:`login` with the server's limits: the one sign-in of the API and the pages."""
+    return login(
+        session,
+        username=username,
+        password=password,
+        secret_key=settings.secret_key,
+        token_minutes=settings.token_minutes,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+        client_max_failures=settings.login_client_max_failures,
+        user_max_failures=settings.login_user_max_failures,
+        client=client,
+    )
 
 
 def create_api_token(

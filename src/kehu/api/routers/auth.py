@@ -31,17 +31,9 @@ def login(
     settings: SettingsDep,
 ) -> TokenOut:
     """Exchange a user name and password for a bearer token (throttled per name and address)."""
-    issued = users.login(
-        session,
-        username=form.username,
-        password=form.password,
-        secret_key=settings.secret_key,
-        token_minutes=settings.token_minutes,
-        max_failures=settings.login_max_failures,
-        window_seconds=settings.login_window_seconds,
-        client_max_failures=settings.login_client_max_failures,
-        user_max_failures=settings.login_user_max_failures,
-        client=request.client.host if request.client else None,
+    client = request.client.host if request.client else None
+    issued = users.sign_in(
+        session, settings=settings, username=form.username, password=form.password, client=client
     )
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 

@@ -68,16 +68,11 @@ def login(
     settings = request.app.state.settings
     with request.app.state.sessions() as db:
         try:
-            issued = users.login(
+            issued = users.sign_in(
                 db,
+                settings=settings,
                 username=username.strip(),
                 password=password,
-                secret_key=settings.secret_key,
-                token_minutes=settings.token_minutes,
-                max_failures=settings.login_max_failures,
-                window_seconds=settings.login_window_seconds,
-                client_max_failures=settings.login_client_max_failures,
-                user_max_failures=settings.login_user_max_failures,
                 client=request.client.host if request.client else None,
             )
         except RateLimitError:

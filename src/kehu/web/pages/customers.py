@@ -22,11 +22,16 @@ SORTS = ("customer_id", "-monetary", "-orders", "recency_days", "-recency_days",
 Short = Annotated[str | None, Query(max_length=200)]
 
 
-def _filters(request: Request, **given: Any) -> dict[str, Any]:
+def _filters(request: Request, tag: str | None, **given: str | None) -> dict[str, Any]:
+    """The list service's filters from the query: classes (repeatable), fields, one tag."""
     classes = {
         name: [v for v in request.query_params.getlist(name) if v][:20] for name in FILTER_CLASSES
     }
-    return {"classes": {k: v for k, v in classes.items() if v}, **given}
+    return {
+        "classes": {k: v for k, v in classes.items() if v},
+        **{k: v or None for k, v in given.items()},
+        "tags": [tag] if tag else None,
+    }
 
 
 @router.get("/customers", name="web_customers")
@@ -44,8 +49,7 @@ def customer_list(
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
     given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
-    chosen = _filters(request, **{k: v or None for k, v in given.items()})
-    chosen["tags"] = [tag] if tag else None
+    chosen = _filters(request, tag, **given)
     error, result = None, None
     with request.app.state.sessions() as db:
         try:
@@ -95,8 +99,7 @@ def customer_export(
 ) -> Response:
     """The filtered list as a file: the same export service as the API (cells never formulas)."""
     given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
-    chosen = _filters(request, **{k: v or None for k, v in given.items()})
-    chosen["tags"] = [tag] if tag else None
+    chosen = _filters(request, tag, **given)
     with request.app.state.sessions() as db:
         data, media = customers.export_customers(db, actor=actor, format=format, **chosen)
         db.commit()
