@@ -91,7 +91,11 @@ def _json_number(value: Any) -> Any:
 
 #: a whole number or any number of the rules, never a boolean or a text
 WholeNumber = Annotated[int, BeforeValidator(_json_number)]
-Number = Annotated[float, BeforeValidator(_json_number), Field(allow_inf_nan=False)]
+# constraints before the validator: after it, pydantic writes them into the JSON schema raw
+Number = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_json_number)]
+Multiplier = Annotated[
+    float, Field(ge=0, le=100, allow_inf_nan=False), BeforeValidator(_json_number)
+]
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -127,9 +131,7 @@ class ProgramRules(BaseModel):
         default_factory=lambda: list(DEFAULT_TIERS), min_length=1, max_length=20
     )
     points_per_yuan: Number = Field(default=1.0, ge=0, le=1000)
-    category_multipliers: dict[Name, Annotated[Number, Field(ge=0, le=100)]] = Field(
-        default_factory=dict, max_length=1000
-    )
+    category_multipliers: dict[Name, Multiplier] = Field(default_factory=dict, max_length=1000)
     excluded_products: list[Name] = Field(default_factory=list, max_length=10_000)
     expiry_days: WholeNumber | None = Field(default=730, ge=1, le=36500, description="null: never")
     referral_points: WholeNumber = Field(default=500, ge=0, le=MAX_POINTS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from kehu.api.schemas.common import NOT_BLANK
 from kehu.warehouse.rules import (
@@ -39,9 +39,24 @@ CustomerKey = NaturalKey(MAX_CUSTOMER_ID)
 OrderKey = NaturalKey(MAX_ORDER_ID)
 ProductKey = NaturalKey(MAX_PRODUCT_ID)
 
-Quantity = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
-Price = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_PRICE, le=MAX_PRICE)]
-Money = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+
+def _json_number(value):
+    """A number as JSON writes it: ``false`` and ``"5"`` (pydantic alone takes them) are refused."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+def _bounded(bound: float):
+    # the constraints before the validator, so that the JSON schema states them
+    return Annotated[
+        float, Field(allow_inf_nan=False, ge=-bound, le=bound), BeforeValidator(_json_number)
+    ]
+
+
+Quantity = _bounded(MAX_QUANTITY)
+Price = _bounded(MAX_PRICE)
+Money = _bounded(MAX_AMOUNT)
 
 #: the accepted order times, in words (JSON Schema has no range keyword for a date-time)
 ORDER_TIME_RANGE = (
