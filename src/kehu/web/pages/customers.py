@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from kehu import i18n
@@ -22,34 +23,49 @@ SORTS = ("customer_id", "-monetary", "-orders", "recency_days", "-recency_days",
 Short = Annotated[str | None, Query(max_length=200)]
 
 
-def _filters(request: Request, tag: str | None, **given: str | None) -> dict[str, Any]:
-    """The list service's filters from the query: classes (repeatable), fields, one tag."""
-    classes = {
-        name: [v for v in request.query_params.getlist(name) if v][:20] for name in FILTER_CLASSES
-    }
-    return {
-        "classes": {k: v for k, v in classes.items() if v},
-        **{k: v or None for k, v in given.items()},
-        "tags": [tag] if tag else None,
-    }
+@dataclass(frozen=True)
+class ListFilters:
+    """The list's filters as typed in the form (``given``) and as the list service takes them."""
+
+    given: dict[str, str | None]
+    chosen: dict[str, Any]
 
 
-@router.get("/customers", name="web_customers")
-def customer_list(
+def list_filters(
     request: Request,
-    actor: PageUser,
     region: Short = None,
     channel: Short = None,
     rep: Short = None,
     tier: Short = None,
     tag: Short = None,
     filter: Annotated[str | None, Query(max_length=1000)] = None,
+) -> ListFilters:
+    """The filters of the list and its export, read once: classes (repeatable), fields, a tag."""
+    given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
+    classes = {
+        name: [v for v in request.query_params.getlist(name) if v][:20] for name in FILTER_CLASSES
+    }
+    chosen = {
+        "classes": {k: v for k, v in classes.items() if v},
+        **{k: v or None for k, v in given.items()},
+        "tags": [tag] if tag else None,
+    }
+    return ListFilters(given=given | {"tag": tag}, chosen=chosen)
+
+
+Filters = Annotated[ListFilters, Depends(list_filters)]
+
+
+@router.get("/customers", name="web_customers")
+def customer_list(
+    request: Request,
+    actor: PageUser,
+    filters: Filters,
     sort: Annotated[str, Query(max_length=100)] = "customer_id",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> Response:
-    given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
-    chosen = _filters(request, tag, **given)
+    chosen = filters.chosen
     error, result = None, None
     with request.app.state.sessions() as db:
         try:
@@ -74,7 +90,7 @@ def customer_list(
         result=result,
         error=error,
         chosen=chosen,
-        given=given | {"tag": tag},
+        given=filters.given,
         options=options,
         columns=LIST_COLUMNS,
         sort=sort,
@@ -89,19 +105,14 @@ def customer_list(
 def customer_export(
     request: Request,
     actor: PageUser,
+    filters: Filters,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
-    region: Short = None,
-    channel: Short = None,
-    rep: Short = None,
-    tier: Short = None,
-    tag: Short = None,
-    filter: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
     """The filtered list as a file: the same export service as the API (cells never formulas)."""
-    given = {"region": region, "channel": channel, "rep": rep, "tier": tier, "filter": filter}
-    chosen = _filters(request, tag, **given)
     with request.app.state.sessions() as db:
-        data, media = customers.export_customers(db, actor=actor, format=format, **chosen)
+        data, media = customers.export_customers(
+            db, actor=actor, format=format, **filters.chosen
+        )
         db.commit()
     name = f"customers.{format}"
     return Response(
