@@ -110,9 +110,7 @@ def customer_export(
 ) -> Response:
     """The filtered list as a file: the same export service as the API (cells never formulas)."""
     with request.app.state.sessions() as db:
-        data, media = customers.export_customers(
-            db, actor=actor, format=format, **filters.chosen
-        )
+        data, media = customers.export_customers(db, actor=actor, format=format, **filters.chosen)
         db.commit()
     name = f"customers.{format}"
     return Response(
