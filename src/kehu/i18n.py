@@ -336,129 +336,6 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 #: strings of the web application's pages: key -> (zh, en)
-WEB_TEXTS: dict[str, tuple[str, str]] = {
-    "web_app": ("客户分类管理", "Customer management"),
-    "web_menu": ("主菜单", "Main menu"),
-    "web_customers": ("客户", "Customers"),
-    "web_sign_in": ("登录", "Sign in"),
-    "web_sign_out": ("退出", "Sign out"),
-    "web_username": ("用户名", "User name"),
-    "web_password": ("密码", "Password"),
-    "web_login_failed": ("用户名或密码错误", "Wrong user name or password"),
-    "web_login_throttled": (
-        "失败次数过多，请稍后再试",
-        "Too many failed attempts; try again in a few minutes",
-    ),
-    "web_other_language": ("English", "中文"),
-    "web_role_admin": ("管理员", "administrator"),
-    "web_role_manager": ("经理", "manager"),
-    "web_role_rep": ("业务员", "sales rep"),
-    "web_role_service": ("客服", "customer service"),
-    "web_role_analyst": ("分析师", "analyst"),
-    "web_error_title_403": ("无权访问", "Not allowed"),
-    "web_error_text_403": ("您的角色不能进行此操作。", "Your role may not do this."),
-    "web_error_title_404": ("未找到", "Not found"),
-    "web_error_text_404": (
-        "没有这个页面或客户，或不在您的客户范围内。",
-        "There is no such page or customer, or it is not one of yours.",
-    ),
-    "web_error_title_other": ("出错了", "Something went wrong"),
-    "web_error_text_other": (
-        "请求无法完成。请返回重试；问题仍在时请联系管理员。",
-        "The request could not be completed. Go back and try again; "
-        "if it persists, tell your administrator.",
-    ),
-    "web_csrf_title": ("表单已过期", "The form has expired"),
-    "web_csrf_text": (
-        "该表单已过期或并非来自本网站，没有保存任何内容。请刷新页面后重试。",
-        "The form has expired or did not come from this site; nothing was saved. "
-        "Reload the page and try again.",
-    ),
-    "web_back_home": ("返回客户列表", "Back to the customers"),
-    "web_any": ("全部", "Any"),
-    "web_field_region": ("区域", "Region"),
-    "web_field_channel": ("渠道", "Channel"),
-    "web_field_rep": ("业务员", "Sales rep"),
-    "web_field_sales_rep": ("业务员", "Sales rep"),
-    "web_field_tier": ("会员等级", "Tier"),
-    "web_field_tag": ("标签", "Tag"),
-    "web_field_phone": ("电话", "Phone"),
-    "web_field_email": ("邮箱", "E-mail"),
-    "web_field_province": ("省份", "Province"),
-    "web_field_city": ("城市", "City"),
-    "web_field_district": ("区县", "District"),
-    "web_field_area_type": ("城乡类型", "Area type"),
-    "web_field_distributor": ("经销商", "Distributor"),
-    "web_field_signup_date": ("注册日期", "Signed up"),
-    "web_filter": ("筛选条件", "Filter"),
-    "web_filter_help": (
-        "例如 orders >= 4 and region = '华东'；可用字段：客户资料、当前分类与得分",
-        "e.g. orders >= 4 and region = '华东'; fields: profile, current classes and scores",
-    ),
-    "web_filter_error": ("筛选条件有误", "The filter is not valid"),
-    "web_filter_error_at": ("筛选条件第 {position} 个字符处有误", "Error at character {position}"),
-    "web_sort": ("排序", "Sort"),
-    "web_sort_customer_id": ("客户编号", "Customer ID"),
-    "web_sort_desc_monetary": ("消费金额从高到低", "Spend, highest first"),
-    "web_sort_desc_orders": ("订单数从多到少", "Orders, most first"),
-    "web_sort_recency_days": ("最近购买在前", "Most recent buyers first"),
-    "web_sort_desc_recency_days": ("最久未购买在前", "Longest since purchase first"),
-    "web_sort_name": ("名称", "Name"),
-    "web_page_size": ("每页", "Per page"),
-    "web_apply": ("筛选", "Apply"),
-    "web_clear": ("清除", "Clear"),
-    "web_count": ("共 {total} 位客户", "{total} customers"),
-    "web_pages": ("分页", "Pages"),
-    "web_previous": ("上一页", "Previous"),
-    "web_next": ("下一页", "Next"),
-    "web_page_of": ("第 {page} / {pages} 页", "Page {page} of {pages}"),
-    "web_no_customers_yet": (
-        "还没有客户：请先用 kehu load 导入订单和客户。",
-        "No customers yet: load orders with `kehu load`.",
-    ),
-    "web_no_match": ("没有符合条件的客户。", "No customer matches these filters."),
-    "web_anonymised": (
-        "该客户的个人信息已按要求删除。",
-        "This customer's personal data was erased.",
-    ),
-    "web_profile": ("客户资料", "Profile"),
-    "web_value": ("价值与风险", "Value and risk"),
-    "web_points": ("积分", "Points"),
-    "web_classes": ("客户分类及原因", "Classes and why"),
-    "web_classifier": ("分类方法", "Classifier"),
-    "web_class": ("类别", "Class"),
-    "web_reason": ("原因", "Reason"),
-    "web_rule_version": ("规则版本", "Rule version"),
-    "web_no_classes": (
-        "尚无分类结果：请运行一次分类刷新。",
-        "No classes yet: run a classification refresh.",
-    ),
-    "web_recommendations": ("建议措施", "Recommended treatment"),
-    "web_recent_orders": ("最近订单", "Recent orders"),
-    "web_order": ("订单号", "Order"),
-    "web_time": ("时间", "Time"),
-    "web_amount": ("金额", "Amount"),
-    "web_interactions": ("沟通记录", "Interactions"),
-    "web_kind_call": ("电话", "Call"),
-    "web_kind_visit": ("拜访", "Visit"),
-    "web_kind_wechat": ("微信", "WeChat"),
-    "web_kind_email": ("邮件", "E-mail"),
-    "web_kind_complaint": ("投诉", "Complaint"),
-    "web_kind_other": ("其他", "Other"),
-    "web_open_tasks": ("待办回访", "Open follow-ups"),
-    "web_feedback": ("客户反馈", "Feedback"),
-    "web_none_yet": ("暂无", "None yet"),
-    "web_consents": ("授权", "Consents"),
-    "web_no_consents": ("尚无授权记录", "No consent recorded"),
-    "web_granted": ("已同意", "granted"),
-    "web_withdrawn": ("已撤回", "withdrawn"),
-    "web_purpose_marketing_sms": ("短信营销", "SMS marketing"),
-    "web_purpose_marketing_wechat": ("微信营销", "WeChat marketing"),
-    "web_purpose_marketing_email": ("邮件营销", "E-mail marketing"),
-    "web_purpose_share_distributor": ("共享给经销商", "Sharing with a distributor"),
-}
-
-
 def check_lang(lang: str) -> str:
     """Return ``lang`` if it is a supported language, else raise :class:`ConfigError`."""
     if lang not in LANGS:
@@ -548,7 +425,7 @@ def class_order(column: str) -> list[str]:
 
 def text(key: str, lang: str = "zh") -> str:
     """A report/UI string by key; raises ``KeyError`` for an unknown key."""
-    return _pick(TEXTS[key] if key in TEXTS else WEB_TEXTS[key], lang)
+    return _pick(TEXTS[key], lang)
 
 
 def translate_frame_labels(df: Any, columns: Any, lang: str) -> Any:

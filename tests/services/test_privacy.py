@@ -143,7 +143,8 @@ SOUNDS_PERSONAL_BUT_IS_NOT = {
     "users.display_name",
     "users.rep_name",
     "api_tokens.name",
-    "login_attempts.username",
+    "targets.name",
+    "users.language",  # "age" is in the word
     "audit_log.username",
     "products.name",
     "campaigns.name",

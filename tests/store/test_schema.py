@@ -38,7 +38,7 @@ ENTITIES = {
     "roles",
     "api_tokens",
     "audit_log",
-    "login_attempts",
+    "targets",
     "load_runs",
 }
 

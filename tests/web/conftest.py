@@ -1,9 +1,23 @@
-"""The web pages are served by the same app as the API: reuse its store, users and servers."""
+"""Fixtures of the page tests: the API's store and users, a real browser, signed-in clients.
+
+- ``site``: the base URL of a real ``kehu serve`` (its own process) on 127.0.0.1.
+- ``sign_in(user, lang=..., width=...)``: a Playwright page of Debian chromium, signed in there.
+- ``pages(user, lang=...)``: an in-process client of the pages, signed in, with ``.csrf``
+  (for fast tests of forms and their errors, and the fuzz over every form).
+
+Users are those of ``tests/api/conftest.py``: wang and li are reps (王伟 has C1 and C2,
+李娜 has C3 and C4), boss a manager, admin, kefu (service), ana (analyst).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import re
+import shutil
 from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
 
 
 def _api_fixtures():
@@ -19,3 +33,89 @@ cheap_password_hashing = _api.cheap_password_hashing
 api_store = _api.api_store
 api_settings = _api.api_settings
 serve_processes = _api.serve_processes
+PASSWORD = _api.PASSWORD
+CHROMIUM = "/usr/bin/chromium"
+#: a CSRF token as the pages write it into their forms
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian chromium (skips where it is not installed; .ci/run installs it)."""
+    if shutil.which("chromium") is None:
+        pytest.skip("Debian chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def site(serve_processes):
+    """Base URL of the pages served by ``kehu serve`` (the API is under /api/v1)."""
+    return serve_processes(1).removesuffix("/api/v1")
+
+
+@pytest.fixture
+def sign_in(browser, site):
+    """``sign_in(user, lang="zh", width=1280)`` -> a signed-in Playwright page on the workbench."""
+
+    def go(user: str, *, lang: str = "zh", width: int = 1280):
+        context = browser.new_context(
+            viewport={"width": width, "height": 900},
+            locale="zh-CN" if lang == "zh" else "en-US",
+        )
+        page = context.new_page()
+        page.goto(f"{site}/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button.primary")
+        page.wait_for_url(f"{site}/")
+        return page
+
+    return go
+
+
+class Pages(TestClient):
+    """A signed-in client of the pages; ``csrf`` is its session's form token."""
+
+    csrf: str = ""
+
+    def form(self, url: str, data: dict | None = None, **kwargs):
+        """Post ``data`` as a form with this session's CSRF token (redirects not followed)."""
+        return self.post(
+            url, data={"csrf_token": self.csrf, **(data or {})}, follow_redirects=False, **kwargs
+        )
+
+
+@pytest.fixture
+def pages(api_settings):
+    """``pages(user, lang="zh")`` -> a :class:`Pages` client signed in as ``user``."""
+    from kehu.api import create_app
+
+    app = create_app(api_settings)
+    opened = []
+
+    def open_as(user: str, *, lang: str = "zh") -> Pages:
+        client = Pages(app, base_url="http://testserver")
+        client.__enter__()
+        opened.append(client)
+        client.cookies.set("kehu_lang", lang)
+        token = CSRF.search(client.get("/login").text).group(1)
+        r = client.post(
+            "/login",
+            data={"username": user, "password": PASSWORD, "csrf_token": token, "next": "/"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        client.csrf = CSRF.search(client.get("/customers").text).group(1)
+        return client
+
+    yield open_as
+    for client in opened:
+        client.__exit__(None, None, None)

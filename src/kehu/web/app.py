@@ -12,7 +12,20 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kehu.exceptions import ForbiddenError, KehuError, NotFoundError
-from kehu.web.pages import account, customers
+from kehu.web.pages import (
+    account,
+    admin,
+    campaigns,
+    channels,
+    classes,
+    customers,
+    feedback,
+    followups,
+    loyalty,
+    runs,
+    settings,
+    workbench,
+)
 from kehu.web.render import render
 from kehu.web.session import CsrfError, SignInRequired
 
@@ -48,7 +61,8 @@ def mount(app: FastAPI) -> None:
         # the file changes only with the installed package: cache it for a day
         return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})
 
-    for module in (account, customers):
+    pages = (account, workbench, customers, classes, followups, campaigns, loyalty, feedback)
+    for module in (*pages, runs, channels, admin, settings):
         app.include_router(module.router)
 
     @app.middleware("http")

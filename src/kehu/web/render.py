@@ -12,9 +12,23 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from kehu import i18n
+from kehu.web import texts
 from kehu.web.session import CSRF_FIELD, csrf_for, language
 
 WAN = 10_000
+#: the main menu: (route name, page string, permissions of which one shows the entry; none: all)
+NAV = (
+    ("web_home", "web_nav_workbench", ()),
+    ("web_customers", "web_customers", ()),
+    ("web_classes", "web_nav_classes", ("runs.read",)),
+    ("web_followups", "web_nav_followups", ("followups.write",)),
+    ("web_campaigns", "web_nav_campaigns", ("campaigns.read",)),
+    ("web_loyalty", "web_nav_loyalty", ("loyalty.post",)),
+    ("web_feedback", "web_nav_feedback", ("feedback.write",)),
+    ("web_runs", "web_nav_runs", ("runs.read",)),
+    ("web_channels", "web_nav_channels", ("customers.read_all",)),
+    ("web_admin", "web_nav_admin", ("users.manage", "audit.read", "privacy.manage")),
+)
 
 
 @functools.cache
@@ -34,6 +48,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     """The page ``template`` in the request's language, with the helpers every page uses."""
     lang = context.pop("lang", None) or language(request)
     page = environment().get_template(template)
+    actor = context.get("actor")
+    notice = f"web_done_{request.query_params.get('done', '')}"
     html = page.render(
         request=request,
         lang=lang,
@@ -44,13 +60,19 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         url_for=request.url_for,
         csrf_field=CSRF_FIELD,
         csrf_token=csrf_for(request),
+        nav=[
+            (route, key)
+            for route, key, needs in NAV
+            if actor is not None and (not needs or any(actor.can(p) for p in needs))
+        ],
+        notice=notice if notice in texts.TEXTS else None,
         **context,
     )
     return HTMLResponse(html, status_code=status_code)
 
 
 def _text(key: str, lang: str, **values: Any) -> str:
-    out = i18n.text(key, lang)
+    out = texts.text(key, lang)
     return out.format(**values) if values else out
 
 

@@ -16,11 +16,12 @@ from kehu.store.models.loyalty import LedgerEntry, LoyaltyAccount
 from kehu.store.models.orders import LoadRun, Order, OrderLine, Product
 from kehu.store.models.people import (
     ROLES,
+    TARGET_DIMENSIONS,
     ApiToken,
     AuditLog,
-    LoginAttempt,
     LoginThrottle,
     Role,
+    Target,
     User,
 )
 
@@ -28,6 +29,7 @@ __all__ = [
     "CONSENT_PURPOSES",
     "MASTER_FIELDS",
     "ROLES",
+    "TARGET_DIMENSIONS",
     "Alert",
     "ApiToken",
     "AuditLog",
@@ -44,7 +46,6 @@ __all__ = [
     "Interaction",
     "LedgerEntry",
     "LoadRun",
-    "LoginAttempt",
     "LoginThrottle",
     "LoyaltyAccount",
     "Order",
@@ -52,6 +53,7 @@ __all__ = [
     "Product",
     "Role",
     "SurveyAnswer",
+    "Target",
     "Task",
     "User",
     "utcnow",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kehu.store.models.base import Base, Timestamps, utcnow
@@ -38,6 +39,8 @@ class User(Timestamps, Base):
     rep_name: Mapped[str | None] = mapped_column(String(100), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: the interface language the user chose (``zh`` or ``en``); none: the browser's
+    language: Mapped[str | None] = mapped_column(String(2))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", passive_deletes=True)
 
@@ -61,18 +64,6 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
-
-
-class LoginAttempt(Base):
-    """One failed login, for rate limiting (per user name and per client)."""
-
-    __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(64))
-    client: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class LoginThrottle(Base):
@@ -114,3 +105,28 @@ class AuditLog(Base):
         default=dict, info={"personal": "text", "erased": "[erased]"}
     )
     note: Mapped[str | None] = mapped_column(Text, info={"personal": "text"})
+
+
+#: what a target is set for: a rep (``sales_rep``), a region, a channel or a distributor
+TARGET_DIMENSIONS = ("rep", "region", "channel", "distributor")
+
+
+class Target(Timestamps, Base):
+    """A month's sales and active-customer targets for one rep, region, channel or distributor."""
+
+    __tablename__ = "targets"
+    __table_args__ = (
+        UniqueConstraint("month", "dimension", "name", name="uq_targets_month"),
+        CheckConstraint(
+            "dimension IN ('rep', 'region', 'channel', 'distributor')", name="dimension"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the first day of the month
+    month: Mapped[dt.date]
+    dimension: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    sales: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    active_customers: Mapped[int | None]
+    set_by: Mapped[str | None] = mapped_column(String(64))

@@ -125,11 +125,3 @@ def customer_page(
     with request.app.state.sessions() as db:
         data = customers.customer_360(db, actor=actor, code=code, lang=language(request))
     return render(request, "customers/detail.html", actor=actor, c=data, code=code)
-
-
-@router.get("/", name="web_home")
-def home(actor: PageUser, request: Request) -> Response:
-    """The start page: the customer list until the workbench (工作台) exists."""
-    from fastapi.responses import RedirectResponse
-
-    return RedirectResponse(str(request.url_for("web_customers")), status_code=303)

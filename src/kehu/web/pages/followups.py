@@ -1,0 +1,16 @@
+"""Follow-ups (回访): my tasks, overdue tasks per rep, completing with an outcome."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from kehu.web.render import render
+from kehu.web.session import PageUser
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/followups", name="web_followups")
+def page(request: Request, actor: PageUser) -> Response:
+    return render(request, "base.html", actor=actor)

@@ -1,0 +1,3 @@
+"""Strings of the admin pages."""
+
+TEXTS: dict[str, tuple[str, str]] = {}

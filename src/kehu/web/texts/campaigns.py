@@ -1,0 +1,3 @@
+"""Strings of the campaigns pages."""
+
+TEXTS: dict[str, tuple[str, str]] = {}

@@ -1,0 +1,3 @@
+"""Strings of the feedback pages."""
+
+TEXTS: dict[str, tuple[str, str]] = {}

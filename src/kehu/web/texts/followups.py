@@ -1,0 +1,3 @@
+"""Strings of the followups pages."""
+
+TEXTS: dict[str, tuple[str, str]] = {}

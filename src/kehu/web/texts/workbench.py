@@ -1,0 +1,3 @@
+"""Strings of the workbench pages."""
+
+TEXTS: dict[str, tuple[str, str]] = {}
