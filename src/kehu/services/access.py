@@ -34,6 +34,7 @@ PERMISSIONS = {
     "loyalty.manage": "change the loyalty programme, run its jobs and adjust points",
     "campaigns.read": "read campaigns, their lists and results",
     "campaigns.manage": "create, build, send and launch campaigns",
+    "targets.manage": "set monthly sales and active-customer targets",
 }
 
 #: what the people who work with customers may record (analysts only read)
