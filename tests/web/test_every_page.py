@@ -228,12 +228,15 @@ def test_no_form_answers_500_to_any_input(pages, user):
     assert posted > 0
 
 
-def test_a_stale_form_token_is_refused_and_writes_nothing(pages):
-    client = pages("wang")
-    r = client.post(
-        "/customers/C1/interactions",
-        data={"csrf_token": "0" * 40, "kind": "call", "notes": "stale"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 403
-    assert "stale" not in client.get("/customers/C1").text
+def test_a_form_with_a_stale_token_is_refused_and_writes_nothing(pages):
+    """Every form that changes something on the customer page refuses another session's token."""
+    client = pages("boss")
+    before = client.get("/customers/C1").text
+    forms = [f for f in parse("http://testserver/customers/C1", before).forms if f.method == "post"]
+    for form in forms:
+        if urlsplit(form.action).path == "/logout":
+            continue
+        values = {**form.fields, "csrf_token": "0" * 40}
+        r = client.post(form.action, data=values, follow_redirects=False)
+        assert r.status_code == 403, form.action
+    assert client.get("/customers/C1").text == before
