@@ -12,6 +12,7 @@ Users are those of ``tests/api/conftest.py``: wang and li are reps (王伟 has C
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 from pathlib import Path
@@ -43,6 +44,8 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def browser():
     """Debian chromium (skips where it is not installed; .ci/run installs it)."""
     if shutil.which("chromium") is None:
+        if os.environ.get("KEHU_REQUIRE_CHROMIUM"):  # CI installs it: a missing browser fails
+            pytest.fail("Debian chromium is required (KEHU_REQUIRE_CHROMIUM) but not installed")
         pytest.skip("Debian chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
