@@ -41,7 +41,10 @@ FORBIDDEN = {
         "kehu.report",
         "kehu.warehouse",
     ),
-    "services": ("fastapi", "typer", "kehu.api", "kehu.cli"),
+    "services": ("fastapi", "typer", "kehu.api", "kehu.cli", "kehu.web"),
+    # pages call the services, as the API does: never the store's tables, the API or the CLI
+    "web": ("typer", "sqlalchemy", "kehu.store", "kehu.api", "kehu.cli", "kehu.warehouse"),
+    "api": ("typer", "kehu.cli"),
     "report": ("sqlalchemy", "fastapi", "typer", "kehu.store", "kehu.api", "kehu.cli"),
 }
 #: the store's pytest fixtures load a sample through the services, for tests only
