@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install(app: FastAPI, prefix: str) -> None:
-    """Swagger UI at ``<prefix>/docs`` and ReDoc at ``<prefix>/redoc`` for ``<prefix>/openapi.json``."""
+    """Swagger UI at ``<prefix>/docs`` and ReDoc at ``<prefix>/redoc``, offline."""
     assets = f"{prefix}/docs-assets"
     folder = files("fastapi_standalone_docs") / "static"
     app.mount(assets, StaticFiles(directory=str(folder)), name="docs_assets")
