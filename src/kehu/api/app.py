@@ -22,6 +22,7 @@ from kehu.api.routers import (
     orders,
     runs,
     surveys,
+    targets,
     tasks,
     users,
 )
@@ -91,6 +92,7 @@ def create_app(settings: StoreSettings | None = None) -> FastAPI:
         api.include_router(module.router)
     for module in (loyalty, campaigns):
         api.include_router(module.router)
+    api.include_router(targets.router)
 
     @api.get("/health", response_model=Health, tags=["health"])
     def health() -> Health:
