@@ -41,7 +41,7 @@ def test_a_rep_reads_only_their_own_targets_and_may_not_set(client, auth):
     client.put(
         API,
         json={
-            "targets": ROWS + [{"month": "2024-06", "dimension": "rep", "name": "李娜", "sales": 1}]
+            "targets": [*ROWS, {"month": "2024-06", "dimension": "rep", "name": "李娜", "sales": 1}]
         },
         headers=auth["boss"],
     )
@@ -73,7 +73,10 @@ def test_bad_input_is_422_and_writes_nothing(client, auth):
 
 
 def test_upload_csv_all_or_nothing_with_row_and_column(client, auth):
-    good = "月份,维度,名称,销售目标,活跃客户目标\n2024-06,业务员,王伟,5000,2\n2024-06,渠道,超市,3000,\n"
+    good = (
+        "月份,维度,名称,销售目标,活跃客户目标\n"
+        "2024-06,业务员,王伟,5000,2\n2024-06,渠道,超市,3000,\n"
+    )
     r = client.post(
         f"{API}/upload",
         files={"file": ("t.csv", good.encode(), "text/csv")},
