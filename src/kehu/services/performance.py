@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from kehu.exceptions import SchemaError
 from kehu.services import refresh, targets
 from kehu.services.access import Actor, require
 from kehu.services.scope import scope_customers
@@ -150,7 +151,7 @@ def group_table(
     :data:`MAX_GROUPS`; targets are those the actor may read (a rep: their own).
     """
     if dimension not in TARGET_DIMENSIONS:
-        raise targets.SchemaError(f"dimension {dimension!r} is not one of {TARGET_DIMENSIONS}")
+        raise SchemaError(f"dimension {dimension!r} is not one of {TARGET_DIMENSIONS}")
     month = (month or default_month()).replace(day=1)
     prev, last_year = add_months(month, -1), add_months(month, -12)
     field = targets.DIMENSION_FIELD[dimension]
@@ -259,3 +260,34 @@ def latest_alerts(session: Session, *, actor: Actor, limit: int = 50) -> list[di
         }
         for a in alerts
     ]
+
+
+def may_see_totals(actor: Actor) -> bool:
+    """Whether the actor is shown performance across reps (managers, admins, analysts);
+    the numbers themselves are always restricted to the actor's customers."""
+    return actor.sees_all_customers and (actor.can("targets.manage") or actor.can("refresh.run"))
+
+
+def latest_month(session: Session, *, actor: Actor) -> dt.date:
+    """The month of the actor's latest order (the current month when there is none)."""
+    stmt = scope_customers(
+        select(func.max(Order.order_time)).join(Customer, Customer.id == Order.customer_id),
+        actor,
+    )
+    last = session.scalar(stmt)
+    if isinstance(last, str):  # SQLite without type information
+        last = dt.datetime.fromisoformat(last)
+    return last.date().replace(day=1) if last else default_month()
+
+
+def parse_month(text: str | None) -> dt.date | None:
+    """``YYYY-MM`` as the month's first day; ``None`` when not given; SchemaError if wrong."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) != 7 or text[4] != "-":
+        raise SchemaError(f"month {text!r} is not YYYY-MM")
+    month = targets.first_of_month(text)
+    if not 1900 <= month.year <= 2999:
+        raise SchemaError(f"month {text!r} is out of range")
+    return month

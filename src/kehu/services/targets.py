@@ -25,6 +25,8 @@ from kehu.store.models import Customer, Target, User
 from kehu.store.models.people import TARGET_DIMENSIONS
 
 MANAGE = "targets.manage"
+#: what a target is set for, in display order
+DIMENSIONS = TARGET_DIMENSIONS
 #: the customer field each dimension groups by
 DIMENSION_FIELD = {
     "rep": Customer.sales_rep,
