@@ -169,3 +169,35 @@ def test_upload_targets_and_errors_naming_row_and_column(pages, api_store):
     none = boss.form("/targets/upload", {})
     assert none.status_code == 422
     assert count_targets(api_store) == 1
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+
+def test_browser_a_rep_sees_their_workbench_with_their_tasks_only(with_tasks, sign_in, site):
+    page = sign_in("wang", width=390)
+    tasks = page.locator("#tasks table.data tbody tr")
+    titles = " ".join(tasks.nth(i).inner_text() for i in range(tasks.count()))
+    assert "回访王的客户" in titles and "逾期任务王" in titles
+    assert "李的任务" not in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    page.locator("#tasks a", has_text="C2").first.click()
+    page.wait_for_url(f"{site}/customers/C2")
+    assert "南京便利店" in page.locator("h1").inner_text()
+
+
+def test_browser_a_manager_sees_charts_and_sets_a_target(api_store, sign_in, site):
+    page = sign_in("boss")
+    page.goto(f"{site}/?month=2024-06")
+    page.wait_for_selector("#chart-sales .plot-container, #chart-sales svg", timeout=15_000)
+    assert page.locator("#trend table.data tbody tr").count() == 12
+    page.click("text=设定目标")
+    page.wait_for_url(re.compile(r".*/targets\?month=2024-06"))
+    page.fill('input[name="sales|rep|王伟"]', "5000")
+    page.fill('input[name="active|rep|王伟"]', "2")
+    page.click("#set-targets button.primary")
+    page.wait_for_url(re.compile(r".*/targets\?done=targets_saved"))
+    assert "目标已保存" in page.content()
+    page.goto(f"{site}/?month=2024-06")
+    row = page.locator("#targets tr", has_text="王伟").first
+    assert "80%" in row.inner_text()  # ¥4,000 of ¥5,000
