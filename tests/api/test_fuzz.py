@@ -92,6 +92,14 @@ BUSINESS_RULES: dict[str, tuple[str, ...]] = {
         "categories: every category was removed",
     ),
     "POST /auth/tokens": (r"days: an API token must expire within 1 to \d+ days, ",),
+    # a target names a stored rep, region, channel or distributor, and sets at least one number;
+    # an upload is a CSV or Excel file whose cells are checked one by one
+    "PUT /targets": (
+        r"no (rep|region|channel|distributor) named ",
+        "give a sales or an active-customer target$",
+        r"target \w+ .* given twice$",
+    ),
+    "POST /targets/upload": (r".*, row \d+, column [^:]+: ",),
 }
 
 #: failures let through until fixed, as (operation, check, a text of the failure or of the

@@ -148,7 +148,9 @@ def data_words(client) -> set[str]:
         for table in Base.metadata.sorted_tables:
             for column in table.columns:
                 if isinstance(column.type, sa.String | sa.Text | sa.JSON):
-                    for value in db.execute(sa.select(column).distinct().limit(5000)).scalars():
+                    # PostgreSQL has no equality for json: compare its text
+                    values = sa.select(sa.cast(column, sa.Text)).distinct().limit(5000)
+                    for value in db.execute(values).scalars():
                         words |= set(HAN_RUN.findall(str(value or "")))
     words |= {
         w for labels in i18n.LABELS_ZH.values() for v in labels.values() for w in HAN_RUN.findall(v)

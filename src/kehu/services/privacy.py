@@ -204,6 +204,7 @@ AUDIT_ENTITIES_NOT_PERSONAL = {
     "order": "an order: figures, tied to the customer by code",
     "feedback_model": "the category model",
     "loyalty": "programme rules and tier runs",
+    "target": "a month's target for a rep, region, channel or distributor",
 }
 #: fields whose values name a person: searched for in every text on erasure
 IDENTIFIERS = ("name", "phone", "email", "wechat")

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from kehu.api.schemas.common import Integer, Name, UtcDateTime
 
 Dimension = Literal["rep", "region", "channel", "distributor"]
-#: a month as ``YYYY-MM``
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-06"])]
+#: a month as ``YYYY-MM``, 1900 to 2099
+Month = Annotated[str, Field(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", examples=["2024-06"])]
 
 
 class TargetIn(BaseModel):
