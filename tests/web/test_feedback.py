@@ -112,6 +112,16 @@ def test_a_rep_sees_only_their_own_customers_feedback(pages, seeded):
     assert "暂无符合条件的反馈" in other
 
 
+def test_the_class_report_follows_the_chosen_classifier(pages, seeded):
+    html = pages("boss", lang="en").get("/feedback?classifier=abc").text
+    assert 'data-target="fb-by-class"' in html
+    start = html.index('id="fb-report-class"')
+    report = html[start : html.index("</table>", start)]
+    # A: C1 (2 pieces) and C4 (1); C: C2 and C3 (1 each)
+    assert re.search(r"<td>A \(core\)</td><td class=\"num\">3</td>", report), report
+    assert re.search(r"<td>C \(general\)</td><td class=\"num\">2</td>", report), report
+
+
 def test_filters_and_paging(pages, seeded):
     client = pages("boss")
     got = inbox(client.get("/feedback?customer=C1").text)
@@ -133,6 +143,7 @@ def test_filters_and_paging(pages, seeded):
         ("until=2024-13-01", "until"),
         ("since=2024-06-10&until=2024-06-01", "until"),
         ("period=hour", "period"),
+        ("classifier=nope", "classifier"),
         ("page=x", "page"),
         ("page=0", "page"),
         ("category=nonsense", "category"),

@@ -26,7 +26,6 @@ from kehu.web.session import PageUser, language
 router = APIRouter(include_in_schema=False)
 SENTIMENTS = ("positive", "neutral", "negative")
 PAGE_SIZE = 25
-REPORT_CLASSIFIER = "rfm8"
 PERIODS = ("week", "month", "quarter", "year")
 Short = Annotated[str | None, Query(max_length=200)]
 
@@ -40,6 +39,7 @@ class FilterForm(BaseModel):
     since: dt.date | None = None
     until: dt.date | None = None
     period: Literal["week", "month", "quarter", "year"] = "month"
+    classifier: Literal["rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle"] = "rfm8"
     page: int = 1
 
 
@@ -97,7 +97,7 @@ def _page(
         window = {"since": f.since, "until": f.until + dt.timedelta(days=1) if f.until else None}
         by_category = feedback.feedback_report(db, actor=actor, by=["category"], **window)
         by_class = feedback.feedback_report(
-            db, actor=actor, by=["class"], classifier=REPORT_CLASSIFIER, **window
+            db, actor=actor, by=["class"], classifier=f.classifier, **window
         )
         by_period = feedback.feedback_report(
             db, actor=actor, by=["period"], period=f.period, **window
@@ -112,7 +112,7 @@ def _page(
                     actor=actor,
                     survey=name,
                     by=["class"],
-                    classifier=REPORT_CLASSIFIER,
+                    classifier=f.classifier,
                     **window,
                 ),
             }
@@ -147,8 +147,9 @@ def _page(
         by_class=by_class,
         by_period=by_period,
         surveys=surveys,
-        classifier=REPORT_CLASSIFIER,
-        figures=_figures(by_category, by_period, surveys, lang),
+        classifier=f.classifier,
+        classifier_options=[(c, i18n.header(c, lang)) for c in feedback.CLASS_COLUMNS],
+        figures=_figures(by_category, by_period, by_class, surveys, f.classifier, lang),
         failed={k: v for k, v in (corrections or {}).items() if k not in {i["id"] for i in items}},
         category_name=lambda n: _category(n, lang),
     )
@@ -161,7 +162,7 @@ def _category(name: str | None, lang: str) -> str:
     return texts.text(key, lang) if key in texts.TEXTS else name
 
 
-def _figures(by_category, by_period, surveys, lang: str) -> dict[str, Any]:
+def _figures(by_category, by_period, by_class, surveys, classifier, lang) -> dict[str, Any]:
     def t(key: str) -> str:
         return texts.text(key, lang)
 
@@ -192,6 +193,22 @@ def _figures(by_category, by_period, surveys, lang: str) -> dict[str, Any]:
                 )
             ]
         )
+    if by_class:
+        out["class"] = charts.figure(
+            [
+                charts.bar(
+                    [str(i18n.label(classifier, r["class"], lang)) for r in by_class],
+                    [r["feedback"] for r in by_class],
+                    t("web_fb_count"),
+                ),
+                charts.bar(
+                    [str(i18n.label(classifier, r["class"], lang)) for r in by_class],
+                    [r["negative"] for r in by_class],
+                    t("web_fb_negative"),
+                ),
+            ],
+            barmode="group",
+        )
     for name, data in surveys.items():
         if data["period"]:
             out[f"{name}_period"] = charts.figure(
@@ -208,10 +225,7 @@ def _figures(by_category, by_period, surveys, lang: str) -> dict[str, Any]:
             out[f"{name}_class"] = charts.figure(
                 [
                     charts.bar(
-                        [
-                            str(i18n.label(REPORT_CLASSIFIER, r["class"], lang))
-                            for r in data["class"]
-                        ],
+                        [str(i18n.label(classifier, r["class"], lang)) for r in data["class"]],
                         [round(r[name], 1) for r in data["class"]],
                         t(f"web_fb_{name}"),
                     )

@@ -83,6 +83,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "web_fb_since": ("开始日期", "From"),
     "web_fb_until": ("结束日期", "To"),
     "web_fb_period": ("统计周期", "Period"),
+    "web_fb_classifier": ("报表分类方式", "Classes of the reports"),
     "web_fb_period_week": ("按周", "Weekly"),
     "web_fb_period_month": ("按月", "Monthly"),
     "web_fb_period_quarter": ("按季度", "Quarterly"),
