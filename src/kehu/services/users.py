@@ -62,6 +62,8 @@ class IssuedToken:
     token: str
     token_id: int
     expires_at: dt.datetime | None
+    #: the owner's saved interface language (``None``: the browser's)
+    language: str | None = None
 
 
 def actor_for(user: User) -> Actor:
@@ -327,7 +329,7 @@ def _issue(session, user, kind, name, secret_key, life) -> IssuedToken:
     )
     session.add(row)
     session.flush()
-    return IssuedToken(token=token, token_id=row.id, expires_at=expires)
+    return IssuedToken(token=token, token_id=row.id, expires_at=expires, language=user.language)
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -90,6 +90,10 @@ def login(
         secure=_secure(request),
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
+    if issued.language in LANGS:  # the user's saved language wins over this browser's
+        response.set_cookie(
+            LANG_COOKIE, issued.language, max_age=YEAR, samesite="lax", secure=_secure(request)
+        )
     return response
 
 
