@@ -335,7 +335,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sheet_profile": ("画像", "Profile"),
 }
 
-#: strings of the web application's pages: key -> (zh, en)
+
 def check_lang(lang: str) -> str:
     """Return ``lang`` if it is a supported language, else raise :class:`ConfigError`."""
     if lang not in LANGS:

@@ -141,6 +141,7 @@ def data_words(client) -> set[str]:
     import sqlalchemy as sa
 
     from kehu import i18n
+    from kehu.services.loyalty import DEFAULT_TIERS
     from kehu.store.models import Base
 
     words: set[str] = set()
@@ -155,6 +156,8 @@ def data_words(client) -> set[str]:
     words |= {
         w for labels in i18n.LABELS_ZH.values() for v in labels.values() for w in HAN_RUN.findall(v)
     }
+    # the loyalty tiers' names are the programme's own (configurable, shown as named)
+    words |= {w for tier in DEFAULT_TIERS for w in HAN_RUN.findall(tier.name)}
     # the filter's example quotes a region as stored; the switch names the other language
     return words | {"华东", "中文"}
 
