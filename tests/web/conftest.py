@@ -20,6 +20,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+#: a run of Chinese characters
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
 
 def _api_fixtures():
     path = Path(__file__).parents[1] / "api" / "conftest.py"
@@ -122,3 +125,38 @@ def pages(api_settings):
     yield open_as
     for client in opened:
         client.__exit__(None, None, None)
+
+
+def _data_words(sessions) -> set[str]:
+    """Chinese runs of the stored data (names, places, notes, labels): allowed on English pages.
+
+    ``sessions``: the store's session factory.
+    """
+    import sqlalchemy as sa
+
+    from kehu import i18n
+    from kehu.services.loyalty import DEFAULT_TIERS
+    from kehu.store.models import Base
+
+    words: set[str] = set()
+    with sessions() as db:
+        for table in Base.metadata.sorted_tables:
+            for column in table.columns:
+                if isinstance(column.type, sa.String | sa.Text | sa.JSON):
+                    # PostgreSQL has no equality for json: compare its text
+                    values = sa.select(sa.cast(column, sa.Text)).distinct().limit(5000)
+                    for value in db.execute(values).scalars():
+                        words |= set(HAN_RUN.findall(str(value or "")))
+    words |= {
+        w for labels in i18n.LABELS_ZH.values() for v in labels.values() for w in HAN_RUN.findall(v)
+    }
+    # the loyalty tiers' names are the programme's own (configurable, shown as named)
+    words |= {w for tier in DEFAULT_TIERS for w in HAN_RUN.findall(tier.name)}
+    # the filter's example quotes a region as stored; the switch names the other language
+    return words | {"华东", "中文"}
+
+
+@pytest.fixture
+def data_words():
+    """``data_words(sessions)`` -> the Chinese words of the stored data."""
+    return _data_words

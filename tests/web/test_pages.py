@@ -7,12 +7,14 @@ over real HTTP, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 
 PASSWORD = "password-123"
 #: Chinese characters outside the data (names, cities) that an English page must not show
 HAN = re.compile(r"[\u4e00-\u9fff]")
+HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: words of the sample data, and the switch back to Chinese, which are Chinese on an English page
 DATA_WORDS = (
     "杭州联华超市",
@@ -49,20 +51,41 @@ def test_a_rep_sees_only_their_own_customers(sign_in, site):
     assert "重要价值客户" in page.content()  # the class with its reason
     response = page.goto(f"{site}/customers/C3")  # another rep's customer by URL
     assert response.status == 404
-    assert "未找到" in page.content() and "上海批发" not in page.content()
+    assert "未找到" in page.content() and "宁波面馆" not in page.content()
+    # a search that every customer matches still finds only the rep's own
+    page.goto(f"{site}/customers")
+    page.fill("input[name=filter]", "orders >= 1")
+    page.click("button.primary")
+    codes = sorted(rows.nth(i).locator("td").first.inner_text() for i in range(rows.count()))
+    assert codes == ["C1", "C2"]
+    # the export of that list holds the rep's customers only
+    with page.expect_download() as download:
+        page.click("text=CSV")
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert "C1" in exported and "C2" in exported
+    assert not any(other in exported for other in ("C3", "C4", "宁波面馆", "上海批发"))
+    # the workbench: the rep's tasks and figures, nobody else's customers
+    page.goto(f"{site}/")
+    body = page.locator("main").inner_text()
+    assert "宁波面馆" not in body and "上海批发" not in body and "李娜" not in body
 
 
-def test_the_language_switch_changes_every_string(sign_in, site):
+def test_the_language_switch_changes_every_string(sign_in, site, api_store, data_words):
+    allowed = data_words(api_store)
     page = sign_in("boss")
     page.click("a.lang")
     page.wait_for_url(f"{site}/")
-    for path in ("/customers", "/customers/C1"):
+    menu = page.locator("nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    paths = [p for p in menu if p.startswith("/") and not p.startswith("/lang")]
+    assert len(paths) >= 10, paths  # every area of the menu, as a manager sees it
+    for path in dict.fromkeys([*paths, "/customers/C1"]):
         page.goto(site + path)
         text = page.locator("body").inner_text()
         for word in DATA_WORDS:  # names from the data may be Chinese in any language
             text = text.replace(word, "")
-        assert not HAN.search(text), text
-        assert "web_" not in text
+        stray = [w for w in HAN_RUN.findall(text) if w not in allowed]
+        assert not stray, (path, stray, text)
+        assert "web_" not in text, path
     assert "4 customers" in page.goto(f"{site}/customers").text()
 
 
