@@ -212,6 +212,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     # sections
     "sec_headline": ("核心指标", "Headline figures"),
     "sec_import": ("数据导入情况", "What the import did"),
+    # the import section of a store run's report (services.run_report)
+    "store_source": (
+        "数据来自团队客户库的第 {run} 次分类运行：{customers:,} 位客户，"
+        "截至 {as_of} 的 {lines:,} 行订单。",
+        "From run {run} of the team's store: {customers:,} customers, {lines:,} order lines "
+        "before {as_of}.",
+    ),
+    "store_skipped": (
+        "{n:,} 行订单的下单时间不是日期，未计入。",
+        "{n:,} order lines were left out: their order time is not a date.",
+    ),
     "sec_classes": ("各类客户规模与销售额占比", "Class sizes and revenue shares"),
     "sec_rfm_heat": ("RFM热力图", "RFM heat map"),
     "sec_profiles": ("各类客户画像与建议措施", "Class profiles and recommended actions"),

@@ -266,7 +266,7 @@ def refresh(
     heartbeat = _Heartbeat(engine, run_id)
     try:
         step("read")
-        duck, skipped = _read_store(engine)
+        duck, skipped = read_store(engine)
         notes.extend(_skip_notes(skipped))
         step("classify")
         table, fitted, day = _classify(duck, settings, as_of, names)
@@ -654,7 +654,7 @@ def store_tables(backend) -> dict[str, ir.Table]:
     return {"orders": orders, "customers": customers, "products": products}
 
 
-def _read_store(engine: Engine) -> tuple[dict[str, ir.Table], dict[str, int]]:
+def read_store(engine: Engine) -> tuple[dict[str, ir.Table], dict[str, int]]:
     """Copy the canonical tables once into an in-process DuckDB for the analytics.
 
     Also returns the order lines left out, by reason: on SQLite an ``order_time``
