@@ -58,6 +58,8 @@ def scoped_customer(
     session: Session, *, actor: Actor, code: str, for_update: bool = False
 ) -> Customer:
     """The customer with id ``code`` if the actor may reach it; else :class:`NotFoundError`."""
+    if "\x00" in str(code):  # no stored id has one (PostgreSQL refuses it in a query)
+        raise NotFoundError(f"no customer {code!r}")
     stmt = scope_customers(select(Customer).where(Customer.code == str(code)), actor)
     if for_update:
         stmt = stmt.with_for_update()
