@@ -103,6 +103,44 @@ def classifier_params(settings: Settings) -> dict[str, dict[str, Any]]:
     return params
 
 
+def classify_orders(
+    orders: ir.Table,
+    *,
+    products: ir.Table | None,
+    customers: ir.Table | None,
+    settings: Settings,
+    names: Sequence[str] = clf.RULE_CLASSIFIERS,
+    as_of: dt.date | None = None,
+) -> tuple[ir.Table, list[clf.Classifier], dt.date]:
+    """The one way from orders to classes, for the analyst's files and the team's store alike.
+
+    Features at ``as_of`` (default: the settings', else the day after the last order), the
+    category mix when ``cluster`` is asked for and products have categories, then the
+    classifiers ``names`` (plus ``custom`` when the settings define segments).  Returns the
+    per-customer table, the fitted classifiers and the as-of date used.
+    """
+    day = as_of or settings.as_of or default_as_of(orders)
+    features = customer_features(
+        orders,
+        products=products,
+        customers=customers,
+        as_of=day,
+        window_days=settings.window_days,
+    )
+    params = classifier_params(settings)
+    if "cluster" in names and products is not None and "category" in products.columns:
+        from kehu.analytics.mix import category_mix
+
+        mix, mix_names = category_mix(orders, products, as_of=day, window_days=settings.window_days)
+        features = features.left_join(mix, "customer_id").drop("customer_id_right")
+        params.setdefault("cluster", {}).setdefault("mix_names", mix_names)
+    # one engine pass for the per-customer table; the fits then read this
+    features = features.cache()
+    names = [n for n in names if n != "custom"] + (["custom"] if "custom" in params else [])
+    table, fitted = clf.classify(features, names, {n: params.get(n, {}) for n in names})
+    return table, fitted, day
+
+
 def classify_imported(
     imported: ImportResult,
     *,
@@ -110,32 +148,18 @@ def classify_imported(
     names: Sequence[str] = clf.RULE_CLASSIFIERS,
     as_of: dt.date | None = None,
 ) -> Classified:
-    """Features and classifiers over imported orders, at ``as_of``."""
+    """:func:`classify_orders` over imported files, with the run's record."""
     day = as_of or settings.as_of
-    if day is None:  # the day after the last kept order, known from the import summary
-        last = imported.summary.last_order
-        day = last.date() + dt.timedelta(days=1) if last else default_as_of(imported.orders)
-    features = customer_features(
+    if day is None and imported.summary.last_order:  # known from the import: no query
+        day = imported.summary.last_order.date() + dt.timedelta(days=1)
+    table, fitted, day = classify_orders(
         imported.orders,
         products=imported.products,
         customers=imported.customers,
+        settings=settings,
+        names=names,
         as_of=day,
-        window_days=settings.window_days,
     )
-    params = classifier_params(settings)
-    products = imported.products
-    if "cluster" in names and products is not None and "category" in products.columns:
-        from kehu.analytics.mix import category_mix
-
-        mix, mix_names = category_mix(
-            imported.orders, products, as_of=day, window_days=settings.window_days
-        )
-        features = features.left_join(mix, "customer_id").drop("customer_id_right")
-        params.setdefault("cluster", {}).setdefault("mix_names", mix_names)
-    # one engine pass for the per-customer table; the fits then read this
-    features = features.cache()
-    names = [n for n in names if n != "custom"] + (["custom"] if "custom" in params else [])
-    table, fitted = clf.classify(features, names, {n: params.get(n, {}) for n in names})
     info = {
         "as_of": day.isoformat(),
         "window_days": settings.window_days,

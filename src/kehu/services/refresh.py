@@ -709,28 +709,19 @@ def _skip_notes(skipped: dict[str, int]) -> list[str]:
 
 def _classify(duck, settings, as_of, names):
     from kehu.analytics import classify as clf
-    from kehu.analytics.features import customer_features
-    from kehu.analytics.rfm import default_as_of
-    from kehu.services.analysis import classifier_params
+    from kehu.services.analysis import classify_orders
 
     orders = duck["orders"]
     if orders.count().execute() == 0:
         raise SchemaError("the store has no orders to classify; run `kehu load` first")
-    day = as_of or settings.as_of or default_as_of(orders)
-    features = customer_features(
+    return classify_orders(
         orders,
         products=duck["products"],
         customers=duck["customers"],
-        as_of=day,
-        window_days=settings.window_days,
-    ).cache()
-    params = classifier_params(settings)
-    params.pop("cluster", None)
-    chosen = list(names or clf.RULE_CLASSIFIERS)
-    if "custom" in params and "custom" not in chosen:
-        chosen.append("custom")
-    table, fitted = clf.classify(features, chosen, {n: params[n] for n in chosen if n in params})
-    return table, fitted, day
+        settings=settings,
+        names=names or clf.RULE_CLASSIFIERS,
+        as_of=as_of,
+    )
 
 
 def _predict(
