@@ -37,9 +37,8 @@ app = typer.Typer(
 analyze.register(app)
 demo.register(app)
 predict.register(app)
+runs.register(app)
 store.register(app)
-app.add_typer(runs.app, name="runs")
-app.command("explain")(runs.explain_cmd)
 
 
 class _OneLine(logging.Formatter):

@@ -20,7 +20,7 @@ from kehu.cli.common import (
     settings_from,
 )
 
-app = typer.Typer(
+runs_app = typer.Typer(
     help="Kept classification runs: list, compare (migration matrix), publish.\n\n"
     "Example:\n\n  kehu runs list --runs out/runs",
     no_args_is_help=True,
@@ -29,7 +29,12 @@ app = typer.Typer(
 RunsOpt = Annotated[Path, typer.Option("--runs", help="Folder of kept runs.")]
 
 
-@app.command("list")
+def register(app: typer.Typer) -> None:
+    app.add_typer(runs_app, name="runs")
+    app.command("explain")(explain_cmd)
+
+
+@runs_app.command("list")
 def list_cmd(runs: RunsOpt = Path("out/runs")) -> None:
     """List kept runs, oldest first.
 
@@ -51,7 +56,7 @@ def list_cmd(runs: RunsOpt = Path("out/runs")) -> None:
     out.print(table)
 
 
-@app.command("publish")
+@runs_app.command("publish")
 def publish_cmd(run_id: str, runs: RunsOpt = Path("out/runs")) -> None:
     """Publish a run: its grades (档位) are locked for its period from now on.
 
@@ -65,7 +70,7 @@ def publish_cmd(run_id: str, runs: RunsOpt = Path("out/runs")) -> None:
     out.print(f"published {run.run_id} (as of {run.as_of}); its grades are now locked")
 
 
-@app.command("migrate")
+@runs_app.command("migrate")
 def migrate_cmd(
     from_run: str,
     to_run: str,
