@@ -25,7 +25,10 @@ ROLES = ("admin", "boss", "wang", "kefu", "ana")
 MAX_PAGES = 80
 HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: links that change state or leave the pages
-SKIP = re.compile(r"^/(static|static-vendor|api|lang|logout)\b|/export\b|/download\b|\.(csv|xlsx)$")
+SKIP = re.compile(
+    r"^/(static|static-vendor|api|lang|logout)\b|/export\b|/download\b|\.(csv|xlsx)$"
+    r"|/report\.html$"  # a run's analysis report: a downloaded file, in the language asked
+)
 
 
 @dataclass

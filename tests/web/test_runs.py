@@ -137,8 +137,71 @@ def test_only_the_current_run_has_a_download(pages, api_store):
     boss.form("/runs")
     _finish_refreshes()
     assert boss.get("/runs/1/customers.xlsx").status_code == 404
-    assert "只有当前运行的分类清单可以下载" in boss.get("/runs/1").text
+    assert "只有当前运行的分类清单和分析报告可以下载" in boss.get("/runs/1").text
     assert boss.get("/runs/2/customers.xlsx").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh", ("客户分类分析报告", "重要价值客户")),
+        ("en", ("Customer classification", "Important value")),
+    ],
+)
+def test_a_manager_downloads_the_runs_report_in_each_language(pages, lang, words):
+    boss = pages("boss", lang="zh")
+    r = boss.get(f"/runs/1/report.html?lang={lang}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["content-disposition"] == f'attachment; filename="run-1-report-{lang}.html"'
+    assert f'<html lang="{lang}' in r.text
+    assert all(w in r.text for w in words)
+    again = boss.get(f"/runs/1/report.html?lang={lang}")  # the cached file
+    assert again.status_code == 200 and again.content == r.content
+
+
+def test_the_report_follows_the_pages_language_by_default(pages):
+    r = pages("kefu", lang="en").get("/runs/1/report.html")
+    assert r.status_code == 200  # a service agent sees every customer: the report too
+    assert r.headers["content-disposition"].endswith('filename="run-1-report-en.html"')
+    assert pages("kefu").get("/runs/1/report.html?lang=fr").status_code in (400, 422)
+
+
+def test_a_rep_gets_the_report_as_a_missing_run(pages):
+    wang = pages("wang")
+    assert wang.get("/runs/1/report.html?lang=zh").status_code == 404
+    assert wang.get("/runs/999/report.html?lang=zh").status_code == 404
+    assert pages("boss").get("/runs/999/report.html?lang=zh").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("user", "shown"), [("boss", True), ("ana", True), ("kefu", True), ("wang", False)]
+)
+def test_the_report_links_are_shown_to_those_who_may_download_it(pages, user, shown):
+    for lang in ("zh", "en"):
+        page = pages(user, lang=lang).get("/runs/1").text
+        assert ("/runs/1/report.html?lang=zh" in page) == shown
+        assert ("/runs/1/report.html?lang=en" in page) == shown
+        label = ("下载分析报告（中文）", "下载分析报告（英文）")
+        label = (
+            label
+            if lang == "zh"
+            else ("Download the report (Chinese)", "Download the report (English)")
+        )
+        assert all(w in page for w in label) == shown
+
+
+def test_an_older_run_has_no_report(pages):
+    boss = pages("boss", lang="en")
+    boss.form("/runs")
+    _finish_refreshes()
+    old = boss.get("/runs/1/report.html?lang=en")
+    assert old.status_code == 404
+    # the error page says "not found" (as for any 404); the run's page says why
+    page = boss.get("/runs/1").text
+    assert "/runs/1/report.html" not in page
+    assert "Only the current run&#39;s class list and report can be downloaded." in page
+    assert boss.get("/runs/2/report.html?lang=en").status_code == 200
 
 
 def test_a_manager_starts_a_refresh_and_sees_it_finish(sign_in, site):

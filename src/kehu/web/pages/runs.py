@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from kehu.exceptions import KehuError, NotFoundError
-from kehu.services import customers, refresh
+from kehu.services import customers, refresh, run_report
 from kehu.services.access import Actor, require
 from kehu.web.forms import Posted, done
 from kehu.web.render import render
-from kehu.web.session import PageUser
+from kehu.web.session import PageUser, language
 
 router = APIRouter(include_in_schema=False)
 RunId = Annotated[int, Path(ge=1, le=2**62)]
@@ -130,6 +130,7 @@ def run_page(request: Request, actor: PageUser, run_id: RunId) -> Response:
         is_current=current is not None and current.id == run_id,
         sees_all=actor.sees_all_customers,
         can_export=actor.can("customers.export"),
+        can_report=run_report.may_read_report(actor),
     )
 
 
@@ -152,4 +153,32 @@ def run_export(request: Request, actor: PageUser, run_id: RunId) -> Response:
         data,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="run-{run_id}-customers.xlsx"'},
+    )
+
+
+@router.get("/runs/{run_id}/report.html", name="web_run_report")
+def run_report_download(
+    request: Request,
+    actor: PageUser,
+    run_id: RunId,
+    lang: Annotated[Literal["zh", "en"] | None, Query()] = None,
+) -> Response:
+    """The analysis report of the current run as a file, in ``lang`` (default the page's).
+
+    Those who do not see every customer get the 404 of a missing run; an older run, a 404
+    saying that only the current run has one (see :mod:`kehu.services.run_report`).
+    """
+    lang = lang or language(request)
+    with request.app.state.sessions() as db:
+        html = run_report.run_report(
+            db,
+            actor=actor,
+            run_id=run_id,
+            lang=lang,
+            workspace=request.app.state.settings.workspace,
+        )
+    return Response(
+        html,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-report-{lang}.html"'},
     )

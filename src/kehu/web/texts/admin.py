@@ -80,8 +80,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Your role cannot export customer lists.",
     ),
     "web_runs_only_current": (
-        "只有当前运行的分类清单可以下载。",
-        "Only the current run's class list can be downloaded.",
+        "只有当前运行的分类清单和分析报告可以下载。",
+        "Only the current run's class list and report can be downloaded.",
+    ),
+    "web_runs_download_report_zh": ("下载分析报告（中文）", "Download the report (Chinese)"),
+    "web_runs_download_report_en": ("下载分析报告（英文）", "Download the report (English)"),
+    "web_runs_report_help": (
+        "与 kehu analyze 相同的分析报告（HTML）：全部客户的各类画像、迁移、同期群和月度指标。",
+        "The same HTML report as kehu analyze, over all customers: class profiles, migration, "
+        "cohorts and monthly figures.",
     ),
     "web_runs_class_counts": ("各类客户数", "Customers per class"),
     "web_runs_no_counts": (
