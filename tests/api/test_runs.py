@@ -269,3 +269,59 @@ def test_a_raw_error_stored_by_an_earlier_version_is_not_shown(client, auth, api
     shown = f"the refresh failed (see the server log, run {run_id})"
     assert client.get("/runs", headers=auth["wang"]).json()[0]["error"] == shown
     assert client.get(f"/runs/{run_id}", headers=auth["wang"]).json()["error"] == shown
+
+
+# --- the current run's analysis report (issue 10) ----------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "word"), [("zh", "重要价值客户"), ("en", "Important value")])
+def test_the_current_runs_report_in_each_language(client, auth, lang, word):
+    for user in ("boss", "kefu", "ana", "admin"):  # every role that sees all customers
+        r = client.get(f"/runs/1/report?lang={lang}", headers=auth[user])
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "text/html; charset=utf-8"
+        assert r.headers["content-disposition"] == (
+            f'attachment; filename="run-1-report-{lang}.html"'
+        )
+        assert f'<html lang="{lang}' in r.text and word in r.text
+        assert "宁波面馆" not in r.text  # per-class figures, no customer's name
+
+
+def test_a_rep_gets_the_report_as_a_missing_run(client, auth):
+    mine = client.get("/runs/1/report", headers=auth["wang"])
+    missing = client.get("/runs/9/report", headers=auth["boss"])
+    assert mine.status_code == missing.status_code == 404
+    assert mine.json() == {"error": {"code": "not_found", "message": "no classification run 1"}}
+    assert missing.json()["error"]["message"] == "no classification run 9"
+    assert client.get("/runs/1/report").status_code == 401
+    assert client.get("/runs/1/report?lang=fr", headers=auth["boss"]).status_code == 422
+
+
+def test_only_the_current_run_has_a_report(client, auth):
+    assert (
+        client.post("/runs", json={"as_of": "2024-07-01"}, headers=auth["boss"]).status_code == 201
+    )
+    old = client.get("/runs/1/report", headers=auth["boss"])
+    assert old.status_code == 404
+    assert "run 1 is not the current run" in old.json()["error"]["message"]
+    assert client.get("/runs/2/report", headers=auth["boss"]).status_code == 200
+
+
+def test_the_report_says_which_order_lines_were_left_out(client, auth, api_store, store_backend):
+    if store_backend[0] == "postgresql":
+        pytest.skip("PostgreSQL's timestamp column refuses a time that is not a date")
+    with api_store() as s, s.begin():
+        s.execute(text("UPDATE orders SET order_time = 'garbage-date' WHERE order_no = 'O101'"))
+    assert (
+        client.post("/runs", json={"as_of": "2024-07-01"}, headers=auth["boss"]).status_code == 201
+    )
+    r = client.get("/runs/2/report?lang=en", headers=auth["boss"])
+    assert "2 order lines were left out: their order time is not a date." in r.text
+    assert "O101" not in r.text
+
+
+def test_the_report_is_documented_as_html(client):
+    op = client.get("/openapi.json").json()["paths"]["/api/v1/runs/{run_id}/report"]["get"]
+    assert set(op["responses"]["200"]["content"]) == {"text/html; charset=utf-8"}
+    assert {"401", "404", "422"} <= set(op["responses"])
+    assert [p["name"] for p in op["parameters"]] == ["run_id", "lang"]

@@ -1,16 +1,19 @@
-"""Classification runs: list, detail with migration, alerts, and a refresh on demand."""
+"""Classification runs: list, detail with migration, alerts, the report, and a refresh on demand."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from kehu.api.deps import CurrentUser, SessionDep
+from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
 from kehu.api.errors import error_body
 from kehu.api.schemas.common import ERRORS, ErrorOut, RowId
 from kehu.api.schemas.runs import AlertOut, RefreshIn, RunDetail, RunningRun, RunOut
 from kehu.services import refresh as refresh_service
+from kehu.services import run_report
 from kehu.store.models import Customer
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
@@ -81,3 +84,42 @@ def run_alerts(run_id: RowId, actor: CurrentUser, session: SessionDep) -> list[A
         )
         for a in alerts
     ]
+
+
+HTML_MEDIA = "text/html; charset=utf-8"
+#: the report's answer, documented for OpenAPI (the route returns a plain Response)
+REPORT_FILE = {
+    200: {
+        "description": "the analysis report, one HTML file (UTF-8) with its charts inline",
+        "content": {HTML_MEDIA: {"schema": {"type": "string"}}},
+    },
+    404: {
+        "model": ErrorOut,
+        "description": "no such run, not the current run, or the user does not see every "
+        "customer (the same answer as a missing run)",
+    },
+}
+
+
+@router.get("/{run_id}/report", response_class=Response, responses=REPORT_FILE)
+def run_report_file(
+    run_id: RowId,
+    actor: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: Annotated[Literal["zh", "en"], Query(description="the report's language")] = "zh",
+) -> Response:
+    """The analysis report of the current run, as ``kehu analyze`` writes it for files.
+
+    It covers every customer, so only users who see every customer get it; an older run
+    answers 404 (only the current run has a report).  Kept in the workspace per run and
+    language: the first download renders it, the next ones read the file.
+    """
+    html = run_report.run_report(
+        session, actor=actor, run_id=run_id, lang=lang, workspace=settings.workspace
+    )
+    return Response(
+        content=html,
+        media_type=HTML_MEDIA,
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}-report-{lang}.html"'},
+    )
