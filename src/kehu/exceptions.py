@@ -51,6 +51,18 @@ class NotFoundError(KehuError, KeyError):
         return str(self.args[0]) if self.args else "not found"
 
 
+class ModelFileError(ConfigError, SchemaError):
+    """A saved model file cannot be loaded: not a kehu model, damaged, of another kind or version.
+
+    Both a :class:`ConfigError` and a :class:`SchemaError` (the models raised
+    one or the other before they shared a file format), so both still catch it.
+    """
+
+
+class ModelFileNotFoundError(ModelFileError, NotFoundError):
+    """There is no file at the path a model was to be loaded from."""
+
+
 class ConflictError(KehuError, ValueError):
     """An operation conflicts with existing state (e.g. a published grade run)."""
 

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
 
 import numpy as np
 import pytest
 
+from kehu.analytics.estimator import read_model_file
 from kehu.analytics.feedback import FeedbackClassifier, SentimentModel
-from kehu.exceptions import ConfigError, NotFittedError, NotFoundError, SchemaError
+from kehu.exceptions import (
+    ConfigError,
+    ModelFileError,
+    NotFittedError,
+    NotFoundError,
+    SchemaError,
+)
 
 ZH = [
     ("菜都烂了", "freshness"),
@@ -87,9 +95,8 @@ def test_top_features_and_explain():
 def test_save_and_load_round_trip(tmp_path, name):
     clf = fit_zh()
     path = clf.save(tmp_path / name)
-    raw = path.read_bytes()
-    doc = json.loads(gzip.decompress(raw) if name.endswith(".gz") else raw)
-    assert doc["kind"] == "feedback_classifier" and doc["format"] == "kehu.feedback.textmodel"
+    doc, _ = read_model_file(path)
+    assert doc["kind"] == "feedback_classifier" and doc["format"] == "kehu.model"
     loaded = FeedbackClassifier.load(path)
     texts = ["苹果烂了", "送货好慢", "真贵", "没见过的字"]
     np.testing.assert_allclose(
@@ -97,6 +104,53 @@ def test_save_and_load_round_trip(tmp_path, name):
     )
     assert list(loaded.classes_) == list(clf.classes_)
     assert loaded.get_params() == clf.get_params()
+
+
+@pytest.mark.parametrize("name", ["old.json", "old.json.gz"])
+def test_the_json_of_older_versions_is_still_read(tmp_path, name):
+    clf = fit_zh()
+    state, arrays = clf._state()
+    doc = {
+        "format": "kehu.feedback.textmodel",
+        "version": 1,
+        "kind": "feedback_classifier",
+        "params": clf.get_params(),
+        **state,
+        "vectorizers_": [
+            {
+                **spec,
+                "vocabulary": arrays[f"vocabulary_{k}"].tolist(),
+                "idf": arrays[f"idf_{k}"].tolist(),
+            }
+            for k, spec in enumerate(state["vectorizers_"])
+        ],
+        "coef_": clf.coef_.tolist(),
+        "intercept_": clf.intercept_.tolist(),
+    }
+    data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    texts = ["苹果烂了", "送货好慢", "真贵"]
+    loaded = FeedbackClassifier.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))
+    with pytest.raises(ModelFileError, match="holds a feedback_classifier"):
+        SentimentModel.load(path)
+
+
+def test_save_is_atomic_and_pickles_are_refused(tmp_path):
+    clf = fit_zh()
+    path = clf.save(tmp_path / "model.zip")
+    before = path.read_bytes()
+    clf.coef_ = np.array([[object()]], dtype=object)  # cannot be written
+    with pytest.raises(TypeError):
+        clf.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.zip"]
+    assert FeedbackClassifier.load(path).classes_.tolist() == fit_zh().classes_.tolist()
+    pkl = tmp_path / "model.pkl"
+    pkl.write_bytes(pickle.dumps({"format": "kehu.model"}))
+    with pytest.raises(ModelFileError, match="pickle"):
+        FeedbackClassifier.load(pkl)
 
 
 def test_load_errors(tmp_path):

@@ -1,4 +1,4 @@
-"""The small shared base of the CLV models: data checks, the fit, errors, JSON.
+"""The small shared base of the CLV models: data checks, the fit, errors.
 
 A model keeps its ``__init__`` arguments untouched; :meth:`CLVModel.fit` finds
 the maximum-likelihood parameters on a per-customer summary
@@ -16,10 +16,8 @@ natural parameters by the delta method (exact at the optimum).
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import ibis.expr.types as ir
@@ -28,10 +26,8 @@ import pandas as pd
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
-from kehu.exceptions import KehuError, NotFittedError, SchemaError
-
-#: format version of the JSON written by :meth:`CLVModel.save`
-FORMAT_VERSION = 1
+from kehu.analytics.estimator import SavedEstimator
+from kehu.exceptions import SchemaError
 
 
 class ConvergenceWarning(UserWarning):
@@ -160,8 +156,16 @@ def value_weights(x: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.nd
     return distinct, np.bincount(index, weights=weights, minlength=distinct.size)
 
 
-class CLVModel:
-    """Base class; subclasses set :attr:`param_names` and implement the hooks."""
+class CLVModel(SavedEstimator):
+    """Base class; subclasses set :attr:`param_names` and implement the hooks.
+
+    :meth:`save` and :meth:`load` (from :class:`~kehu.analytics.estimator.SavedEstimator`)
+    keep the parameters, their standard errors and the fit statistics.
+    """
+
+    fitted_attribute = "params_"
+    fit_call = "fit(summary)"
+    noun = "CLV model"
 
     #: names of the parameters, in the order of the optimisation vector
     param_names: ClassVar[tuple[str, ...]]
@@ -259,64 +263,28 @@ class CLVModel:
             {"coef": coef, "se": se, "lower_95": coef - 1.96 * se, "upper_95": coef + 1.96 * se}
         )
 
-    # --- persistence -------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        return {"tol": self.tol, "max_iter": self.max_iter}
-
-    def to_dict(self) -> dict[str, Any]:
-        self._check_fitted()
-        return {
-            "format": FORMAT_VERSION,
-            "model": type(self).__name__,
-            "init": self.get_params(),
+    # --- persistence (kehu.analytics.estimator) -----------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
             "params": self.params_,
             "se": self.se_,
             "log_likelihood": self.log_likelihood_,
             "n_customers": self.n_customers_,
             "converged": self.converged_,
         }
+        return state, {}
 
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model as JSON; returns the path."""
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
-        return path
-
-    @classmethod
-    def from_dict(cls, record: dict[str, Any]) -> Self:
-        name = record.get("model")
-        if name != cls.__name__:
-            raise KehuError(f"the saved model is a {name}, not a {cls.__name__}")
-        try:
-            model = cls(**record["init"])
-            model.params_ = {p: float(record["params"][p]) for p in cls.param_names}
-            model.se_ = {p: float(record["se"].get(p, np.nan)) for p in cls.param_names}
-            model.log_likelihood_ = float(record["log_likelihood"])
-            model.n_customers_ = int(record["n_customers"])
-            model.converged_ = bool(record.get("converged", True))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise KehuError(f"the saved {cls.__name__} is incomplete or malformed: {exc}") from None
-        return model
-
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
-        try:
-            record = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise KehuError(f"cannot read a saved model from {path}: {exc}") from None
-        return cls.from_dict(record)
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.params_ = {p: float(state["params"][p]) for p in self.param_names}
+        self.se_ = {p: float(state["se"].get(p, np.nan)) for p in self.param_names}
+        self.log_likelihood_ = float(state["log_likelihood"])
+        self.n_customers_ = int(state["n_customers"])
+        self.converged_ = bool(state.get("converged", True))
 
     # --- helpers for subclasses ----------------------------------------------------------------
     def _theta(self) -> tuple[float, ...]:
         self._check_fitted()
         return tuple(self.params_[p] for p in self.param_names)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "params_"):
-            raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; call fit(summary) first"
-            )
 
     def __repr__(self) -> str:
         if hasattr(self, "params_"):

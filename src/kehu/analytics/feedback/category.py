@@ -114,7 +114,7 @@ class FeedbackClassifier(TextModel):
     >>> clf = FeedbackClassifier().fit(texts, labels)      # doctest: +SKIP
     >>> clf.predict(["菜都烂了"])                            # doctest: +SKIP
     array(['freshness'], dtype=object)
-    >>> clf.save("feedback_model.json.gz")                  # doctest: +SKIP
+    >>> clf.save("feedback_model.zip")                       # doctest: +SKIP
     """
 
     kind = "feedback_classifier"

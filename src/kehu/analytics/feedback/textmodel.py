@@ -5,9 +5,10 @@ be read back ("烂" pushes towards *freshness*), fast to fit on a team's few
 thousand labelled texts, and with probabilities that are the model's own
 (log-loss) output rather than a score calibrated afterwards.
 
-Saved models are JSON (optionally gzip-compressed): the vocabulary, the idf
-weights and the coefficients, never pickled code, so a model file from
-anyone can be loaded safely.
+Saved models are the one file format of :mod:`kehu.analytics.estimator`
+(JSON and numpy arrays): the vocabulary, the idf weights and the
+coefficients, never pickled code, so a model file from anyone can be loaded
+safely.  The JSON files of older versions are still read.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import scipy.sparse as sp
 
+from kehu.analytics.estimator import SavedEstimator
 from kehu.analytics.feedback.text import clean, detect_language, normalise, strip_accents
-from kehu.atomic import atomic_path
-from kehu.exceptions import ConfigError, NotFittedError, NotFoundError, SchemaError
+from kehu.exceptions import ConfigError, ModelFileError, SchemaError
 
-FORMAT = "kehu.feedback.textmodel"
-FORMAT_VERSION = 1
+#: the format of the JSON files older kehu versions wrote (still read by :meth:`TextModel.load`)
+_JSON_FORMAT = "kehu.feedback.textmodel"
 
 #: (analyzer, ngram_range) per language family
 _ANALYZERS: dict[str, list[tuple[str, tuple[int, int]]]] = {
@@ -46,7 +47,7 @@ def _prep_en(text: str) -> str:
 _PREPROCESSORS = {"zh": _prep_zh, "en": _prep_en}
 
 
-class TextModel:
+class TextModel(SavedEstimator):
     """TF-IDF + logistic regression text classifier (base of the feedback models).
 
     Parameters
@@ -71,6 +72,9 @@ class TextModel:
     """
 
     kind: ClassVar[str] = "text_model"
+    noun = "text model"
+    fitted_attribute = "coef_"
+    fit_call = "fit(texts, labels) or load(path)"
 
     def __init__(
         self,
@@ -88,17 +92,6 @@ class TextModel:
         self.class_weight = class_weight
         self.min_df = min_df
         self.max_features = max_features
-
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments."""
-        return {
-            "labels": self.labels,
-            "lang": self.lang,
-            "C": self.C,
-            "class_weight": self.class_weight,
-            "min_df": self.min_df,
-            "max_features": self.max_features,
-        }
 
     def clone(self) -> Self:
         """An unfitted copy with the same parameters."""
@@ -204,74 +197,88 @@ class TextModel:
         order = np.argsort(-contrib, kind="stable")[:n]
         return [(names[row.col[j]], round(float(contrib[j]), 4)) for j in order if contrib[j] > 0]
 
-    # --- persistence -------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model as JSON (gzip-compressed when ``path`` ends in ``.gz``)."""
-        self._check_fitted()
-        doc = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "kind": self.kind,
-            "params": _plain_dict(self.get_params()),
+    # --- persistence (kehu.analytics.estimator) ------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        state = {
             "lang_": self.lang_,
-            "classes_": _plain(list(self.classes_)),
-            "unseen_labels_": _plain(self.unseen_labels_),
+            "classes_": list(self.classes_),
+            "unseen_labels_": self.unseen_labels_,
             "vectorizers_": [
-                {
-                    "analyzer": v.analyzer,
-                    "ngram_range": list(v.ngram_range),
-                    "vocabulary": v.get_feature_names_out().tolist(),
-                    "idf": v.idf_.tolist(),
-                }
+                {"analyzer": v.analyzer, "ngram_range": list(v.ngram_range)}
                 for v in self.vectorizers_
             ],
-            "coef_": self.coef_.tolist(),
-            "intercept_": self.intercept_.tolist(),
         }
-        data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            tmp.write_bytes(gzip.compress(data, mtime=0) if path.suffix == ".gz" else data)
-        return path
+        arrays = {"coef_": self.coef_, "intercept_": self.intercept_}
+        for k, v in enumerate(self.vectorizers_):
+            arrays[f"vocabulary_{k}"] = v.get_feature_names_out().astype(str)
+            arrays[f"idf_{k}"] = v.idf_
+        return state, arrays
 
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save`."""
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        path = Path(path)
-        if not path.is_file():
-            raise NotFoundError(f"model file not found: {path}")
-        raw = path.read_bytes()
-        try:
-            doc = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"{path} is not a kehu text model file: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ConfigError(f"{path} is not a kehu text model file")
-        if doc.get("version") != FORMAT_VERSION:
-            raise ConfigError(f"{path}: model format version {doc.get('version')} is not supported")
-        if doc.get("kind") != cls.kind:
-            raise ConfigError(f"{path} holds a {doc.get('kind')}, not a {cls.kind}")
-        model = cls(**doc["params"])
-        model.lang_ = doc["lang_"]
-        model.classes_ = np.array(doc["classes_"], dtype=object)
-        model.unseen_labels_ = doc["unseen_labels_"]
-        model.vectorizers_ = []
-        for spec in doc["vectorizers_"]:
-            vocab = {term: j for j, term in enumerate(spec["vocabulary"])}
+        self.lang_ = state["lang_"]
+        self.classes_ = np.array(state["classes_"], dtype=object)
+        self.unseen_labels_ = list(state["unseen_labels_"])
+        self.vectorizers_ = []
+        for k, spec in enumerate(state["vectorizers_"]):
+            vocab = {str(term): j for j, term in enumerate(arrays[f"vocabulary_{k}"])}
             v = TfidfVectorizer(
                 analyzer=spec["analyzer"],
                 ngram_range=tuple(spec["ngram_range"]),
-                preprocessor=_PREPROCESSORS[model.lang_],
+                preprocessor=_PREPROCESSORS[self.lang_],
                 vocabulary=vocab,
                 sublinear_tf=True,
                 dtype=np.float32,
             )
-            v.idf_ = np.asarray(spec["idf"], dtype=np.float64)
-            model.vectorizers_.append(v)
-        model.coef_ = np.asarray(doc["coef_"], dtype=np.float64)
-        model.intercept_ = np.asarray(doc["intercept_"], dtype=np.float64)
+            v.idf_ = np.asarray(arrays[f"idf_{k}"], dtype=np.float64)
+            self.vectorizers_.append(v)
+        self.coef_ = np.asarray(arrays["coef_"], dtype=np.float64)
+        self.intercept_ = np.asarray(arrays["intercept_"], dtype=np.float64)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a model written by :meth:`save`, or the JSON file of an older kehu.
+
+        Older versions saved text models as JSON (gzip-compressed for ``.gz``):
+        plain data, so still read, e.g. a workspace's trained category model.
+        """
+        path = Path(path)
+        if path.is_file():
+            with path.open("rb") as fh:
+                head = fh.read(4)
+            if head != b"PK\x03\x04":
+                return cls._load_json(path)
+        return super().load(path)
+
+    @classmethod
+    def _load_json(cls, path: Path) -> Self:
+        """A model from the JSON of older kehu versions (the same state, written as lists)."""
+        raw = path.read_bytes()
+        try:
+            doc = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+        except (OSError, ValueError) as exc:
+            raise ModelFileError(f"{path} is not a kehu text model file: {exc}") from None
+        if not isinstance(doc, dict) or doc.get("format") != _JSON_FORMAT:
+            raise ModelFileError(f"{path} is not a kehu text model file")
+        if doc.get("version") != 1:
+            raise ModelFileError(
+                f"{path}: model format version {doc.get('version')} is not supported"
+            )
+        if doc.get("kind") != cls._kind():
+            raise ModelFileError(f"{path} holds a {doc.get('kind')}, not a {cls._kind()}")
+        try:
+            model = cls(**doc["params"])
+            arrays = {
+                "coef_": np.asarray(doc["coef_"]),
+                "intercept_": np.asarray(doc["intercept_"]),
+            }
+            for k, spec in enumerate(doc["vectorizers_"]):
+                arrays[f"vocabulary_{k}"] = np.asarray(spec["vocabulary"], dtype=str)
+                arrays[f"idf_{k}"] = np.asarray(spec["idf"], dtype=np.float64)
+            model._restore(doc, arrays)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"the text model in {path} is incomplete: {exc}") from None
         return model
 
     # --- internals ---------------------------------------------------------------------
@@ -291,13 +298,6 @@ class TextModel:
             raise ConfigError(f"C must be positive, got {self.C!r}")
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; "
-                "call fit(texts, labels) or load(path) first"
-            )
 
     def _transform(self, texts: Iterable[Any]) -> sp.csr_matrix:
         self._check_fitted()
@@ -326,16 +326,3 @@ def _stack(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
     """
     x = sp.hstack(blocks).tocsr()
     return x if len(blocks) == 1 else (x / np.sqrt(len(blocks))).astype(np.float32)
-
-
-def _plain_dict(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in params.items()}
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy: numpy scalars to Python, tuples to lists."""
-    if value is None:
-        return None
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    return value.item() if isinstance(value, np.generic) else value

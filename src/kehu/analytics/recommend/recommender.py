@@ -29,9 +29,7 @@ deterministic.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Self
 
 import ibis
@@ -39,20 +37,23 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from kehu.analytics.estimator import SavedEstimator
 from kehu.analytics.recommend.interactions import interactions
 from kehu.analytics.recommend.models import ease_weights, itemknn_weights
 from kehu.analytics.rfm import DateLike, as_date
 from kehu.analytics.schema import require_columns, to_table
-from kehu.exceptions import ConfigError, NotFittedError, SchemaError
+from kehu.exceptions import ConfigError, SchemaError
 
 MODELS = ("ease", "itemknn")
 MODES = ("new", "rebuy", "mix")
 RECOMMEND_COLUMNS = ("customer_id", "rank", "product_id", "score", "reason", "because")
-_FORMAT = "kehu-recommender/1"
 
 
-class Recommender:
+class Recommender(SavedEstimator):
     """Item-based recommender with popularity fallbacks, scikit-learn style.
+
+    :meth:`save` writes one file (:mod:`kehu.analytics.estimator`: JSON and
+    arrays, no pickle) and :meth:`load` reads it.
 
     Parameters
     ----------
@@ -111,6 +112,10 @@ class Recommender:
     >>> rec.recommend(["c1", "c2"], opt_out={"c2"})             # doctest: +SKIP
     """
 
+    fitted_attribute = "weights_"
+    fit_call = "fit(orders)"
+    noun = "recommender"
+
     def __init__(
         self,
         k: int = 10,
@@ -137,21 +142,6 @@ class Recommender:
         self.batch_size = batch_size
 
     # --- parameters ------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        names = (
-            "k",
-            "model",
-            "l2",
-            "neighbours",
-            "shrink",
-            "max_items",
-            "min_segment_customers",
-            "rebuy_min_purchases",
-            "rebuy_max_overdue",
-            "batch_size",
-        )
-        return {n: getattr(self, n) for n in names}
-
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"Recommender({args})"
@@ -507,23 +497,17 @@ class Recommender:
             }
         )
 
-    # --- persistence ------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to one ``.npz`` file (no pickle)."""
-        self._check_fitted()
-        path = Path(path)
+    # --- persistence (kehu.analytics.estimator) -----------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         dense = isinstance(self.weights_, np.ndarray)
         w = self.weights_ if dense else sp.csr_matrix(self.weights_)
         c = self.rebuy_candidates_
-        meta = {
-            "format": _FORMAT,
-            "params": self.get_params(),
+        state = {
             "as_of": self.as_of_.isoformat(),
             "dense_weights": dense,
             "customer_segment": self.customer_segment_,
         }
         arrays: dict[str, np.ndarray] = {
-            "meta": np.array(json.dumps(meta, ensure_ascii=False)),
             "items": self.items_.astype(str),
             "item_customers": self.item_customers_,
             "customers": self.customers_.astype(str),
@@ -542,43 +526,28 @@ class Recommender:
             arrays["w"] = w
         else:
             arrays.update(w_data=w.data, w_indices=w.indices, w_indptr=w.indptr)
-        with path.open("wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        return path
+        return state, arrays
 
-    @classmethod
-    def load(cls, path: str | Path) -> Recommender:
-        """Read a model written by :meth:`save`."""
-        path = Path(path)
-        try:
-            z = np.load(path, allow_pickle=False)
-            meta = json.loads(str(z["meta"]))
-        except (OSError, ValueError, KeyError) as exc:
-            raise SchemaError(f"{path}: not a saved kehu recommender ({exc})") from None
-        if meta.get("format") != _FORMAT:
-            raise SchemaError(
-                f"{path}: not a saved kehu recommender (format {meta.get('format')!r})"
-            )
-        rec = cls(**meta["params"])
-        rec.items_ = z["items"].astype(object).astype(str)
-        rec.item_customers_ = z["item_customers"]
-        rec.customers_ = z["customers"]
-        n_c, n_i = len(rec.customers_), len(rec.items_)
+    def _restore(self, state: dict[str, Any], z: dict[str, np.ndarray]) -> None:
+        self.items_ = z["items"].astype(object).astype(str)
+        self.item_customers_ = z["item_customers"]
+        self.customers_ = z["customers"]
+        n_c, n_i = len(self.customers_), len(self.items_)
         ind = z["h_indices"]
-        rec.history_ = sp.csr_matrix(
+        self.history_ = sp.csr_matrix(
             (np.ones(len(ind), dtype=np.float32), ind, z["h_indptr"]), shape=(n_c, n_i)
         )
-        if meta["dense_weights"]:
-            rec.weights_ = z["w"]
+        if state["dense_weights"]:
+            self.weights_ = z["w"]
         else:
-            rec.weights_ = sp.csr_matrix(
+            self.weights_ = sp.csr_matrix(
                 (z["w_data"], z["w_indices"], z["w_indptr"]), shape=(n_i, n_i)
             )
-        rec.segments_ = z["segments"]
-        rec.segment_customers_ = z["segment_customers"]
-        rec.segment_popularity_ = z["segment_popularity"]
-        rec.customer_segment_ = meta["customer_segment"]
-        rec.rebuy_candidates_ = pd.DataFrame(
+        self.segments_ = z["segments"]
+        self.segment_customers_ = z["segment_customers"]
+        self.segment_popularity_ = z["segment_popularity"]
+        self.customer_segment_ = state["customer_segment"]
+        self.rebuy_candidates_ = pd.DataFrame(
             {
                 "customer_id": z["rb_customer"].astype(object),
                 "product_id": z["rb_product"].astype(object),
@@ -587,12 +556,7 @@ class Recommender:
                 "last_purchase": z["rb_last"],
             }
         )
-        rec.as_of_ = dt.date.fromisoformat(meta["as_of"])
-        return rec
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "weights_"):
-            raise NotFittedError("Recommender is not fitted yet; call fit(orders) first")
+        self.as_of_ = dt.date.fromisoformat(state["as_of"])
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
