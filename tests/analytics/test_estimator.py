@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from kehu.exceptions import (
     NotFoundError,
     SchemaError,
 )
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "kehu"
 
 
 class Mean(SavedEstimator):
@@ -130,7 +133,7 @@ def test_other_kind_version_damage_and_pickles_are_refused(tmp_path):
     assert not ran.exists()
 
 
-def test_a_failed_save_leaves_the_earlier_file_whole(tmp_path):
+def test_a_failed_save_leaves_the_earlier_file_whole(tmp_path, monkeypatch):
     m = Mean().fit([[1.0, 2.0]])
     path = m.save(tmp_path / "m.zip")
     before = path.read_bytes()
@@ -139,3 +142,21 @@ def test_a_failed_save_leaves_the_earlier_file_whole(tmp_path):
         m.save(path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.zip"]
+    m.mean_ = np.array([3.0])
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full)  # fails mid-file
+    with pytest.raises(OSError, match="disk full"):
+        m.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.zip"]
+
+
+def test_no_pickle_in_the_source():
+    pattern = re.compile(
+        r"^\s*(import pickle|from pickle import)|pickle\.loads?\(|cloudpickle", re.M
+    )
+    found = [str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if pattern.search(p.read_text())]
+    assert found == []

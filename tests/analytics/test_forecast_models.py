@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,8 @@ import pytest
 
 from kehu.analytics.forecast import Forecaster, backtest, daily_holidays, mase, smape
 from kehu.analytics.forecast.backtest import mase_scale, origins
-from kehu.exceptions import ConfigError, KehuError, NotFittedError, SchemaError
+from kehu.analytics.recommend import Recommender
+from kehu.exceptions import ConfigError, KehuError, ModelFileError, NotFittedError, SchemaError
 
 LEVEL_COLS = ["yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
 
@@ -162,6 +165,70 @@ def test_save_and_load_round_trip(tmp_path):
         Forecaster.load(tmp_path / "junk.pkl")
     with pytest.raises(ConfigError, match="does not exist"):
         Forecaster.load(tmp_path / "missing.pkl")
+
+
+@pytest.mark.parametrize("model", ["auto_ets", "auto_arima", "ensemble"])
+def test_round_trip_with_regressors_and_holidays(tmp_path, model):
+    a = monthly("a", 10 + np.arange(30) % 12 + np.arange(30) % 5)
+    b = monthly("b", 5 + np.arange(3))  # short: the naive fallback
+    data = pd.concat([a, b]).assign(promo=lambda d: (np.arange(len(d)) % 4 == 0).astype(float))
+    fc = Forecaster(model, freq="M", holidays="cn").fit(data)
+    path = fc.save(tmp_path / "model.zip")
+    again = Forecaster.load(path)
+    future = pd.DataFrame(
+        {
+            "series_id": ["a"] * 3 + ["b"] * 3,
+            "ds": list(pd.date_range("2023-07-01", periods=3, freq="MS"))
+            + list(pd.date_range("2021-04-01", periods=3, freq="MS")),
+            "promo": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        }
+    )
+    pd.testing.assert_frame_equal(fc.predict(3, future), again.predict(3, future))
+    pd.testing.assert_frame_equal(fc.notes_, again.notes_)
+    assert again.get_params() == fc.get_params()
+
+
+def test_old_pickles_and_other_models_are_refused(tmp_path):
+    ran = tmp_path / "ran"
+
+    class Boom:
+        def __reduce__(self):
+            return (Path.touch, (ran,))
+
+    old = tmp_path / "old.pkl"
+    old.write_bytes(pickle.dumps({"format": "kehu.forecaster/1", "forecaster": Boom()}))
+    with pytest.raises(ModelFileError, match="pickle"):
+        Forecaster.load(old)
+    assert not ran.exists()
+    rec = Recommender(k=1).fit(
+        pd.DataFrame(
+            {
+                "order_id": ["o1", "o2"],
+                "customer_id": ["c1", "c2"],
+                "product_id": ["p", "q"],
+                "order_time": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+                "quantity": [1.0, 1.0],
+                "amount": [1.0, 1.0],
+            }
+        )
+    )
+    with pytest.raises(ModelFileError, match="holds a Recommender, not a Forecaster"):
+        Forecaster.load(rec.save(tmp_path / "rec.zip"))
+
+
+def test_a_failed_save_leaves_the_earlier_file(tmp_path, monkeypatch):
+    fc = Forecaster("theta", freq="M").fit(monthly("a", 10 + np.arange(30) % 12))
+    path = fc.save(tmp_path / "model.zip")
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        fc.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.zip"]
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ def test_churn_writes_metrics_predictions_and_model(tmp_path, capsys):
     churn = pd.read_parquet(out / "churn.parquet")
     assert churn.churn_risk.between(0, 1).all()
     assert churn.churn_reasons.str.len().gt(0).any()
-    assert (out / "churn_model.pkl").is_file()
+    assert (out / "churn_model.zip").is_file()
 
 
 def test_churn_bad_horizon(tmp_path, capsys):

@@ -102,6 +102,16 @@ class SavedEstimator(Estimator):
     def _kind(cls) -> str:
         return cls.kind or cls.__name__
 
+    @classmethod
+    def _params_from_json(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Saved parameters; a list where ``__init__``'s default is a tuple becomes a tuple."""
+        sig = inspect.signature(cls.__init__).parameters
+        out = dict(params)
+        for name, value in params.items():
+            if name in sig and isinstance(sig[name].default, tuple) and isinstance(value, list):
+                out[name] = tuple(value)
+        return out
+
     # --- hooks ----------------------------------------------------------------------------------
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """The fitted state: JSON values and numpy arrays (no object arrays)."""
@@ -151,7 +161,7 @@ class SavedEstimator(Estimator):
         if found != cls._kind():
             raise ModelFileError(f"{path} holds a {found}, not a {cls._kind()}")
         try:
-            model = cls(**manifest["params"])
+            model = cls(**cls._params_from_json(manifest["params"]))
             model._restore(manifest["state"], arrays)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ModelFileError(

@@ -162,10 +162,10 @@ def clv_files(
     files = {
         **write_tables(out_dir / "customers.parquet", customers, formats, settings.lang),
         "params": write_json(out_dir / "params.json", params),
-        "model": _save(purchases, out_dir / f"{model}.json"),
+        "model": _save(purchases, out_dir / f"{model}.zip"),
     }
     if spend is not None:
-        files["spend_model"] = _save(spend, out_dir / "gamma_gamma.json")
+        files["spend_model"] = _save(spend, out_dir / "gamma_gamma.zip")
     holdout = None
     if hold_end is not None:
         holdout = holdout_comparison(purchases, summary)
@@ -182,9 +182,8 @@ def clv_files(
 
 
 def _save(model: Any, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-    return path
+    """The model's file (:mod:`kehu.analytics.estimator`: one zip, written atomically)."""
+    return model.save(path)
 
 
 def recommend_files(
@@ -264,7 +263,7 @@ def churn_files(
         imported.orders, as_of=settings.as_of, products=imported.products, language=settings.lang
     )
     files.update(write_tables(out_dir / "churn.parquet", predictions, formats, settings.lang))
-    files["model"] = _save(model, out_dir / "churn_model.pkl")
+    files["model"] = _save(model, out_dir / "churn_model.zip")
     return Output(table=predictions, metrics=metrics, files=files)
 
 
@@ -332,5 +331,5 @@ def forecast_files(
     forecast = forecaster.predict(horizon)
     files.update(write_tables(out_dir / "forecast.parquet", forecast, formats, settings.lang))
     files["history"] = write_parquet(out_dir / "history.parquet", series)
-    files["model"] = _save(forecaster, out_dir / "forecast_model.pkl")
+    files["model"] = _save(forecaster, out_dir / "forecast_model.zip")
     return Output(table=forecast, metrics=metrics, files=files)

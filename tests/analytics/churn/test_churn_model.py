@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from kehu.analytics.churn import REASON_GROUPS, ChurnModel, churn_dataset, simulate_churn
 from kehu.analytics.churn.reasons import top_reasons
-from kehu.exceptions import ConfigError, KehuError, NotFittedError, SchemaError
+from kehu.analytics.recommend import Recommender
+from kehu.exceptions import ConfigError, KehuError, ModelFileError, NotFittedError, SchemaError
 
 CUT = "2024-03-01"
 
@@ -122,6 +125,39 @@ def test_save_and_load_give_the_same_predictions(fitted, small, tmp_path):
     (tmp_path / "junk.pkl").write_bytes(b"not a pickle")
     with pytest.raises(KehuError, match="cannot read a saved churn model"):
         ChurnModel.load(tmp_path / "junk.pkl")
+    # identical, not merely close: the same trees and calibrators
+    np.testing.assert_array_equal(again.risk(f), fitted.risk(f))
+    pd.testing.assert_frame_equal(again.explain(f), fitted.explain(f))
+    assert (again.cutoff_, again.features_) == (fitted.cutoff_, fitted.features_)
+    assert again.reference_ == pytest.approx(fitted.reference_, nan_ok=True)
+
+
+def test_isotonic_round_trip_other_kinds_and_pickles(small, tmp_path):
+    m = ChurnModel(horizon_days=90, calibration="isotonic", snapshots=1, cv=3)
+    m.fit(small[0], cutoff=CUT)
+    path = m.save(tmp_path / "churn.zip")
+    f = churn_dataset(small[0], cutoff="2024-06-01", horizon_days=90)
+    np.testing.assert_array_equal(ChurnModel.load(path).risk(f), m.risk(f))
+    with pytest.raises(ModelFileError, match="holds a ChurnModel, not a Recommender"):
+        Recommender.load(path)
+    old = tmp_path / "old.pkl"  # what older versions wrote: refused, never unpickled
+    old.write_bytes(pickle.dumps({"format": 1, "model": "ChurnModel"}))
+    with pytest.raises(ModelFileError, match="pickle"):
+        ChurnModel.load(old)
+
+
+def test_a_failed_save_leaves_the_earlier_file(fitted, tmp_path, monkeypatch):
+    path = fitted.save(tmp_path / "churn.zip")
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full)  # fails mid-file
+    with pytest.raises(OSError, match="disk full"):
+        fitted.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["churn.zip"]
 
 
 def test_default_cutoff_is_the_latest_observed(small):

@@ -31,9 +31,7 @@ step function that ties many customers (see ``bench/README.md``).
 from __future__ import annotations
 
 import datetime as dt
-import pickle
 import warnings
-from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
@@ -47,11 +45,10 @@ from kehu.analytics.churn.features import (
     data_end,
 )
 from kehu.analytics.churn.reasons import REASON_GROUPS, reason_texts, top_reasons
+from kehu.analytics.estimator import SavedEstimator
 from kehu.analytics.rfm import DateLike, as_date
-from kehu.exceptions import ConfigError, KehuError, NotFittedError, SchemaError
+from kehu.exceptions import ConfigError, SchemaError
 
-#: format version of the file written by :meth:`ChurnModel.save`
-FORMAT_VERSION = 1
 MODELS = ("hgb",)
 CALIBRATIONS = ("sigmoid", "isotonic")
 #: fewer training customers than this: one thread (OpenMP start-up and
@@ -59,7 +56,7 @@ CALIBRATIONS = ("sigmoid", "isotonic")
 _SMALL = 50_000
 
 
-class ChurnModel:
+class ChurnModel(SavedEstimator):
     """Risk that a customer makes no purchase in the next ``horizon_days``.
 
     Parameters
@@ -95,11 +92,22 @@ class ChurnModel:
     n_rows_ : int
         Training rows: customers summed over the snapshots.
 
+    Notes
+    -----
+    :meth:`save` writes the file of :mod:`kehu.analytics.estimator` (no
+    pickle): each calibration fold's trees as scikit-learn's node arrays and
+    its calibrator's numbers; :meth:`load` rebuilds the same scikit-learn
+    objects from them, so the risks after a round trip are identical.
+
     Examples
     --------
     >>> model = ChurnModel(horizon_days=90).fit(orders, cutoff="2011-06-01")  # doctest: +SKIP
     >>> model.predict(orders, as_of="2011-12-10", language="zh")  # doctest: +SKIP
     """
+
+    fitted_attribute = "estimator_"
+    fit_call = "fit(orders, cutoff=...)"
+    noun = "churn model"
 
     def __init__(
         self,
@@ -278,10 +286,6 @@ class ChurnModel:
         return x.replace([np.inf, -np.inf], np.nan).reset_index(drop=True)
 
     # --- prediction --------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "estimator_"):
-            raise NotFittedError("ChurnModel is not fitted yet; call fit(orders, cutoff=...) first")
-
     def risk(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated churn probability of each row of a feature table."""
         self._check_fitted()
@@ -403,66 +407,128 @@ class ChurnModel:
         out = out.sort_values(["churn_risk", "customer_id"], ascending=[False, True])
         return out.reset_index(drop=True)
 
-    # --- persistence -------------------------------------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "horizon_days": self.horizon_days,
-            "model": self.model,
-            "calibration": self.calibration,
-            "trend_days": self.trend_days,
-            "snapshots": self.snapshots,
-            "snapshot_days": self.snapshot_days,
-            "cv": self.cv,
-            "random_state": self.random_state,
-        }
-
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to ``path`` (a pickle: load only files you trust)."""
-        self._check_fitted()
+    # --- persistence (kehu.analytics.estimator) -----------------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted state: each fold's trees as node arrays and its calibrator's numbers."""
         import sklearn
 
-        record = {
-            "format": FORMAT_VERSION,
-            "model": type(self).__name__,
+        folds, arrays = [], {}
+        for k, fold in enumerate(self.estimator_.calibrated_classifiers_):
+            booster, calibrator = fold.estimator, fold.calibrators[0]
+            trees = [p for (p,) in booster._predictors]  # one tree per iteration (binary)
+            if booster._preprocessor is not None or any(
+                len(t.raw_left_cat_bitsets) for t in trees
+            ):  # pragma: no cover - the churn features are all numerical
+                raise ValueError("ChurnModel.save: categorical splits cannot be saved")
+            arrays[f"nodes_{k}"] = np.concatenate([t.nodes for t in trees])
+            arrays[f"tree_sizes_{k}"] = np.array([len(t.nodes) for t in trees], dtype=np.int64)
+            spec: dict[str, Any] = {
+                "booster": booster.get_params(),
+                "baseline": booster._baseline_prediction.ravel().tolist(),
+            }
+            if self.calibration == "sigmoid":
+                spec["sigmoid"] = [float(calibrator.a_), float(calibrator.b_)]
+            else:
+                arrays[f"iso_x_{k}"] = calibrator.X_thresholds_
+                arrays[f"iso_y_{k}"] = calibrator.y_thresholds_
+                spec["isotonic"] = {
+                    "X_min_": float(calibrator.X_min_),
+                    "X_max_": float(calibrator.X_max_),
+                    "increasing_": bool(calibrator.increasing_),
+                }
+            folds.append(spec)
+        state = {
             "sklearn": sklearn.__version__,
-            "init": self.get_params(),
-            "state": {
-                k: getattr(self, k, None)
-                for k in (
-                    "estimator_",
-                    "features_",
-                    "reference_",
-                    "cutoff_",
-                    "n_customers_",
-                    "churn_rate_",
-                    "n_rows_",
-                )
-            },
+            "classes": self.estimator_.classes_.tolist(),
+            "folds": folds,
+            "features_": self.features_,
+            "reference_": self.reference_,
+            "cutoff_": self.cutoff_.isoformat() if self.cutoff_ is not None else None,
+            "n_customers_": self.n_customers_,
+            "churn_rate_": self.churn_rate_,
+            "n_rows_": self.n_rows_,
         }
-        path = Path(path)
-        with path.open("wb") as fh:
-            pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return path
+        return state, arrays
 
-    @classmethod
-    def load(cls, path: str | Path) -> Self:
-        """Read a model written by :meth:`save` (pickle: only from a trusted source)."""
-        try:
-            with Path(path).open("rb") as fh:
-                record = pickle.load(fh)  # trusted files only (see the docstring)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-            raise KehuError(f"cannot read a saved churn model from {path}: {exc}") from None
-        if not isinstance(record, dict) or record.get("model") != cls.__name__:
-            raise KehuError(f"{path} does not hold a saved {cls.__name__}")
-        if record.get("format") != FORMAT_VERSION:
-            raise KehuError(
-                f"{path} was saved in format {record.get('format')}, this kehu reads "
-                f"format {FORMAT_VERSION}"
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Rebuild the calibrated boosters from their node arrays; they predict as before.
+
+        The trees are scikit-learn's own ``TreePredictor`` objects made from the
+        saved nodes, so the prediction runs the same code on the same numbers.
+        """
+        from sklearn.calibration import (
+            CalibratedClassifierCV,
+            _CalibratedClassifier,
+            _SigmoidCalibration,
+        )
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
+        from sklearn.ensemble._hist_gradient_boosting.common import (
+            PREDICTOR_RECORD_DTYPE,
+            X_BITSET_INNER_DTYPE,
+        )
+        from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+        from sklearn.isotonic import IsotonicRegression
+
+        features = [str(c) for c in state["features_"]]
+        names = np.array(features, dtype=object)
+        classes = np.array(state["classes"])
+        no_bitsets = np.zeros((0, 8), dtype=X_BITSET_INNER_DTYPE)
+        folds = []
+        for k, spec in enumerate(state["folds"]):
+            nodes = arrays[f"nodes_{k}"]
+            if nodes.dtype != PREDICTOR_RECORD_DTYPE:
+                raise ValueError(
+                    f"its trees were saved by scikit-learn {state.get('sklearn')} in a layout "
+                    "this scikit-learn does not use; fit the model again"
+                )
+            ends = np.cumsum(arrays[f"tree_sizes_{k}"])
+            booster = HistGradientBoostingClassifier(**spec["booster"])
+            booster._predictors = [
+                [TreePredictor(tree, no_bitsets, no_bitsets)] for tree in np.split(nodes, ends[:-1])
+            ]
+            booster._baseline_prediction = np.array([spec["baseline"]], dtype=np.float64)
+            booster.n_trees_per_iteration_ = 1
+            booster.classes_ = classes
+            booster.n_features_in_ = len(features)
+            booster.feature_names_in_ = names
+            booster.is_categorical_ = None
+            booster._preprocessor = None
+            booster._bin_mapper = _BinMapper()
+            booster._bin_mapper.is_categorical_ = np.zeros(len(features), dtype=bool)
+            booster._bin_mapper.bin_thresholds_ = []
+            if self.calibration == "sigmoid":
+                calibrator = _SigmoidCalibration()
+                calibrator.a_, calibrator.b_ = (np.float64(v) for v in spec["sigmoid"])
+            else:
+                calibrator = IsotonicRegression(out_of_bounds="clip")
+                for name, value in spec["isotonic"].items():
+                    setattr(calibrator, name, value)
+                calibrator.X_thresholds_ = arrays[f"iso_x_{k}"]
+                calibrator.y_thresholds_ = arrays[f"iso_y_{k}"]
+                calibrator._build_f(calibrator.X_thresholds_, calibrator.y_thresholds_)
+            folds.append(
+                _CalibratedClassifier(
+                    booster, [calibrator], classes=classes, method=self.calibration
+                )
             )
-        model = cls(**record["init"])
-        for k, v in record["state"].items():
-            setattr(model, k, v)
-        return model
+        estimator = CalibratedClassifierCV(
+            HistGradientBoostingClassifier(**state["folds"][0]["booster"]),
+            method=self.calibration,
+            cv=self.cv,
+        )
+        estimator.calibrated_classifiers_ = folds
+        estimator.classes_ = classes
+        estimator.n_features_in_ = len(features)
+        estimator.feature_names_in_ = names
+        self.estimator_ = estimator
+        self.features_ = features
+        self.reference_ = {str(c): float(v) for c, v in state["reference_"].items()}
+        cutoff = state["cutoff_"]
+        self.cutoff_ = dt.date.fromisoformat(cutoff) if cutoff is not None else None
+        self.n_customers_ = int(state["n_customers_"])
+        self.churn_rate_ = float(state["churn_rate_"])
+        self.n_rows_ = int(state["n_rows_"])
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

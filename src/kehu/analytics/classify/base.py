@@ -11,15 +11,14 @@ inputs and thresholds gave the class; :meth:`record` is what a run keeps.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar, Self
 
 import ibis.expr.types as ir
 
+from kehu.analytics.estimator import Estimator
 from kehu.analytics.schema import require_columns
-from kehu.exceptions import NotFittedError
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,15 @@ class Explanation:
         return asdict(self)
 
 
-class Classifier:
-    """Base class; subclasses set the class attributes and implement the hooks."""
+class Classifier(Estimator):
+    """Base class; subclasses set the class attributes and implement the hooks.
+
+    ``get_params``, ``set_params`` and the fitted check come from
+    :class:`~kehu.analytics.estimator.Estimator`; a run keeps :meth:`record`.
+    """
+
+    fitted_attribute = "fitted_"
+    fit_call = "fit(customers)"
 
     #: name of the classifier and of its main output column
     name: ClassVar[str]
@@ -75,10 +81,6 @@ class Classifier:
         return self._explain(row)
 
     # --- parameters and run records ----------------------------------------------
-    def get_params(self) -> dict[str, Any]:
-        sig = inspect.signature(type(self).__init__)
-        return {p: getattr(self, p) for p in sig.parameters if p != "self"}
-
     def thresholds(self) -> dict[str, Any]:
         """The fitted, data-driven values the rule used (JSON-serialisable)."""
         self._check_fitted()
@@ -102,12 +104,6 @@ class Classifier:
 
     def _explain(self, row: Mapping[str, Any]) -> Explanation:
         raise NotImplementedError
-
-    def _check_fitted(self) -> None:
-        if not getattr(self, "fitted_", False):
-            raise NotFittedError(
-                f"{type(self).__name__} is not fitted yet; call fit(customers) first"
-            )
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())

@@ -5,16 +5,15 @@ from __future__ import annotations
 import functools
 import math
 import os
-import pickle
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
+from kehu.analytics.estimator import SavedEstimator
 from kehu.analytics.forecast.backtest import backtest_series, nanmean
 from kehu.analytics.forecast.holidays import holiday_features
 from kehu.analytics.forecast.models import (
@@ -25,15 +24,13 @@ from kehu.analytics.forecast.models import (
     require_statsforecast,
 )
 from kehu.analytics.forecast.series import FREQS, check_freq, future_dates, prepare_series
-from kehu.atomic import atomic_path
-from kehu.exceptions import ConfigError, NotFittedError, SchemaError
+from kehu.exceptions import ConfigError, SchemaError
 
 #: below this many series a process pool costs more than it saves
 PARALLEL_MIN_SERIES = 64
-_FORMAT = "kehu.forecaster/1"
 
 
-class Forecaster:
+class Forecaster(SavedEstimator):
     """Statistical sales forecasts for many series (ETS, ARIMA, Theta or their ensemble).
 
     Parameters
@@ -60,6 +57,11 @@ class Forecaster:
     two seasons are fit without a season, and shorter than 4 values get the
     naive forecast; ``notes_`` says which series got what.
 
+    :meth:`save` keeps the parameters and the training arrays (the file of
+    :mod:`kehu.analytics.estimator`, no pickle); :meth:`load` fits the models
+    on them again, which is exact (statsforecast's fits are deterministic)
+    and cheap, so the forecasts after a round trip are identical.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -69,6 +71,10 @@ class Forecaster:
     >>> list(f.columns)
     ['series_id', 'ds', 'yhat', 'yhat_lo_80', 'yhat_hi_80', 'yhat_lo_95', 'yhat_hi_95']
     """
+
+    fitted_attribute = "models_"
+    fit_call = "fit(series)"
+    noun = "forecaster"
 
     def __init__(
         self,
@@ -111,6 +117,18 @@ class Forecaster:
         df = prepare_series(series, cfg["freq"])
         regressors = [c for c in df.columns if c not in ("series_id", "ds", "y")]
         ids, last, ys, Xs = self._split(df, regressors, cfg["freq"])
+        return self._fit_arrays(cfg, regressors, ids, last, ys, Xs)
+
+    def _fit_arrays(
+        self,
+        cfg: dict[str, Any],
+        regressors: list[str],
+        ids: list[str],
+        last: list[pd.Timestamp],
+        ys: list[np.ndarray],
+        Xs: list[np.ndarray | None],
+    ) -> Self:
+        """Fit the per-series models on ready arrays (from :meth:`fit` or :meth:`load`)."""
         work = functools.partial(
             _fit_many,
             model=self.model,
@@ -121,6 +139,7 @@ class Forecaster:
         fits = _parallel(work, list(zip(ys, Xs, strict=True)), self.n_jobs)
         self.settings_ = cfg
         self.regressors_ = regressors
+        self._history = (ys, Xs)  # what save() keeps
         self.models_ = dict(zip(ids, fits, strict=True))
         self.last_ds_ = dict(zip(ids, last, strict=True))
         self.notes_ = pd.DataFrame(
@@ -144,8 +163,7 @@ class Forecaster:
         -------
         ``series_id, ds, yhat`` and ``yhat_lo_L, yhat_hi_L`` per level ``L``.
         """
-        if not hasattr(self, "models_"):
-            raise NotFittedError("Forecaster: call fit(series) before predict")
+        self._check_fitted()
         h = _check_h(h)
         cfg = self.settings_
         ids = list(self.models_)
@@ -224,31 +242,36 @@ class Forecaster:
         cols = ["scope", "series_id", "windows", *metrics, "relative_mase", "note"]
         return res[cols].astype({"windows": "int64"})
 
-    # --- persistence -----------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted forecaster to ``path`` (a pickle: load only files you trust)."""
-        if not hasattr(self, "models_"):
-            raise NotFittedError("Forecaster: fit before save")
-        path = Path(path)
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            pickle.dump(
-                {"format": _FORMAT, "forecaster": self}, fh, protocol=pickle.HIGHEST_PROTOCOL
-            )
-        return path
+    # --- persistence (kehu.analytics.estimator) ----------------------------------------
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The training arrays: :meth:`load` fits the models on them again.
 
-    @classmethod
-    def load(cls, path: str | Path) -> Forecaster:
-        """Read a forecaster written by :meth:`save`."""
-        try:
-            with open(path, "rb") as fh:
-                data = pickle.load(fh)
-        except FileNotFoundError:
-            raise ConfigError(f"forecaster file {path} does not exist") from None
-        except (pickle.UnpicklingError, EOFError, AttributeError, ModuleNotFoundError) as exc:
-            raise ConfigError(f"{path} is not a saved kehu forecaster ({exc})") from None
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ConfigError(f"{path} is not a saved kehu forecaster")
-        return data["forecaster"]
+        statsforecast's fitted models are nested Python objects; fitting them
+        again on the same arrays is deterministic, so the forecasts after a
+        round trip are identical, and a fit takes milliseconds per series.
+        """
+        ys, Xs = self._history
+        ids = list(self.models_)
+        arrays = {
+            "series_id": np.array([str(i) for i in ids], dtype=str),
+            "last_ds": np.array([self.last_ds_[i] for i in ids], dtype="datetime64[ns]"),
+            "lengths": np.array([len(y) for y in ys], dtype=np.int64),
+            "y": np.concatenate(ys) if ys else np.empty(0),
+        }
+        if ys and Xs[0] is not None:
+            arrays["X"] = np.vstack(Xs)
+        return {"settings_": self.settings_, "regressors_": self.regressors_}, arrays
+
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        cfg = dict(state["settings_"])
+        cfg["levels"] = tuple(int(v) for v in cfg["levels"])
+        require_statsforecast()
+        ends = np.cumsum(arrays["lengths"])[:-1]
+        ys = np.split(arrays["y"].astype("float64"), ends)
+        Xs = np.split(arrays["X"], ends) if "X" in arrays else [None] * len(ys)
+        ids = arrays["series_id"].tolist()
+        last = [pd.Timestamp(t) for t in arrays["last_ds"]]
+        self._fit_arrays(cfg, list(state["regressors_"]), ids, last, ys, Xs)
 
     # --- helpers ---------------------------------------------------------------
     def _split(
