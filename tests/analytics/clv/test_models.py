@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from kehu.analytics.clv import (
     simulate_bgnbd,
     simulate_spend,
 )
-from kehu.exceptions import KehuError, NotFittedError, SchemaError
+from kehu.exceptions import KehuError, ModelFileError, NotFittedError, SchemaError
 
 SMALL = pd.DataFrame(
     {
@@ -163,6 +165,31 @@ def test_save_and_load_round_trip(tmp_path):
     (tmp_path / "bad.json").write_text("{", encoding="utf-8")
     with pytest.raises(KehuError, match="cannot read"):
         GammaGammaModel.load(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize("cls", [BetaGeoModel, ParetoNBDModel])
+def test_purchase_models_round_trip_and_refuse_pickles(tmp_path, cls):
+    data = simulate_bgnbd(1500, r=0.25, alpha=4.0, a=0.8, b=2.5, seed=3)
+    model = cls().fit(data)
+    path = model.save(tmp_path / "m.zip")
+    back = cls.load(path)
+    assert back.params_ == model.params_ and back.get_params() == model.get_params()
+    np.testing.assert_array_equal(
+        back.predict_purchases(30, SMALL), model.predict_purchases(30, SMALL)
+    )
+    np.testing.assert_array_equal(back.probability_alive(SMALL), model.probability_alive(SMALL))
+    before = path.read_bytes()
+    model.params_ = {**model.params_, "r": object()}  # cannot be written as JSON
+    with pytest.raises(TypeError):
+        model.save(path)
+    assert path.read_bytes() == before  # the failed save left the earlier file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.zip"]
+    old = tmp_path / "old.pkl"
+    old.write_bytes(pickle.dumps({"model": cls.__name__}))
+    with pytest.raises(ModelFileError, match="pickle"):
+        cls.load(old)
+    with pytest.raises(ModelFileError, match=f"holds a {cls.__name__}, not a GammaGammaModel"):
+        GammaGammaModel.load(path)
 
 
 def test_not_fitted_and_bad_input():

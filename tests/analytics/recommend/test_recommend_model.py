@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
 
+from kehu.analytics.clv import BetaGeoModel
 from kehu.analytics.recommend import Recommender, interactions
 from kehu.analytics.recommend.models import _top_per_column, ease_weights, itemknn_weights
-from kehu.exceptions import ConfigError, NotFittedError, SchemaError
+from kehu.exceptions import ConfigError, ModelFileError, NotFittedError, SchemaError
 
 
 def lines(rows: list[tuple]) -> pd.DataFrame:
@@ -236,6 +239,27 @@ def test_save_and_load_round_trip(tmp_path, model):
         b = back.recommend(mode=mode, as_of="2024-01-31")
         pd.testing.assert_frame_equal(a, b)
     assert len(a) > 0
+
+
+def test_load_refuses_pickles_and_other_models_and_saves_atomically(tmp_path, monkeypatch):
+    rec = Recommender(k=3).fit(REGULAR)
+    path = rec.save(tmp_path / "rec.zip")
+    before = path.read_bytes()
+    old = tmp_path / "old.pkl"
+    old.write_bytes(pickle.dumps({"format": "kehu-recommender/1"}))
+    with pytest.raises(ModelFileError, match="pickle"):
+        Recommender.load(old)
+    with pytest.raises(ModelFileError, match="holds a Recommender, not a BetaGeoModel"):
+        BetaGeoModel.load(path)
+
+    def disk_full(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full)
+    with pytest.raises(OSError, match="disk full"):
+        rec.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.pkl", "rec.zip"]
 
 
 def test_load_rejects_other_files(tmp_path):
