@@ -181,3 +181,38 @@ def test_start_and_days(tmp_path):
 def test_bad_arguments(tmp_path, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         generate_demo(tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("zh", "在演示数据上打开网页应用"), ("en", "To open the web application")]
+)
+def test_demo_command_tells_how_to_open_the_application(tmp_path, monkeypatch, capsys, lang, words):
+    """``kehu demo`` ends with the commands that open the web application on its data."""
+    import kehu.cli.analyze
+    from kehu.cli.main import main
+
+    analyzed = []  # the analysis itself is tested elsewhere: only the message is checked here
+    monkeypatch.setattr(kehu.cli.analyze, "analyze_cmd", lambda *a, **kw: analyzed.append(kw))
+    out_dir = tmp_path / "kehu demo"
+    args = ["demo", "--customers", "50", "--out", str(out_dir), "--lang", lang]
+    assert main(args) == 0
+    assert analyzed and analyzed[0]["lang"] == lang
+    text = capsys.readouterr().out
+    assert words in text
+    lines = [line.strip() for line in text.splitlines()]
+    assert f"cd '{out_dir}'" in lines  # quoted: the folder has a space
+    for command in ("kehu init", "kehu refresh", "kehu serve"):
+        assert command in lines
+    assert "kehu users add admin --role admin --password password-123" in lines
+    load = next(line for line in lines if line.startswith("kehu load "))
+    # the files the load command names are the ones the demo wrote, relative to its folder
+    named = [w for w in load.split() if w.endswith(".csv")]
+    assert len(named) == 3 and all((out_dir / w).is_file() for w in named)
+    assert "http://127.0.0.1:8000/" in text
+
+
+def test_demo_command_checks_the_language_first(tmp_path, capsys):
+    from kehu.cli.main import main
+
+    assert main(["demo", "--out", str(tmp_path / "d"), "--lang", "fr"]) != 0
+    assert not (tmp_path / "d").exists()  # refused before generating anything

@@ -28,7 +28,8 @@ def demo_cmd(
     and run `kehu analyze` on it.
 
     The generated files (Chinese headers, orders in GBK as Excel exports often are)
-    go to OUT/data/, the analysis to OUT/.
+    go to OUT/data/, the analysis to OUT/. At the end it prints the commands that
+    open the web application on the demo data.
 
     Examples:
 
@@ -37,8 +38,10 @@ def demo_cmd(
       kehu demo --customers 500 --lang en --out demo-en/
     """
     from kehu.cli.analyze import analyze_cmd
-    from kehu.cli.common import out
-    from kehu.demo import generate_demo
+    from kehu.cli.common import out, settings_from
+    from kehu.demo import generate_demo, open_app_message
+
+    language = settings_from(None, lang=lang).lang  # checked before the long work
 
     files = generate_demo(out_dir / "data", customers=customers, seed=seed)
     out.print(f"demo data → {out_dir / 'data'}")
@@ -49,3 +52,6 @@ def demo_cmd(
         out_dir=out_dir,
         lang=lang,
     )
+    out.print()
+    # no markup, no wrapping: the commands are copied as they are
+    out.print(open_app_message(out_dir, language), markup=False, soft_wrap=True)
