@@ -22,6 +22,7 @@ from kehu.services import customers, feedback, followups, loyalty, privacy
 from kehu.services.access import Actor, require
 from kehu.web import texts
 from kehu.web.forms import Checked, Posted, blank, done, validate
+from kehu.web.pages.feedback import _category as _feedback_category
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
 
@@ -188,6 +189,7 @@ def _customer_page(
         code=code,
         points=points,
         churn_reasons=reasons or [],
+        category_name=lambda name: _feedback_category(name, lang),
         allowed=allowed,
         forms=shown,
         kind_options=[(k, texts.text(f"web_kind_{k}", lang)) for k in followups.INTERACTION_KINDS],
