@@ -14,6 +14,7 @@ from kehu.exceptions import ForbiddenError, NotFoundError, SchemaError
 from kehu.services import privacy
 from kehu.services.access import SYSTEM, Actor
 from kehu.services.customers import customer_360, list_customers
+from kehu.services.privacy import export, mentions, places
 from kehu.store.engine import make_engine
 from kehu.store.models import AuditLog, Base, Contact, Customer, Feedback, Interaction, Order
 
@@ -181,18 +182,18 @@ def test_columns_named_like_personal_data_are_marked_personal():
 
 
 def test_rows_of_personal_columns_can_be_found_for_one_person():
-    person = privacy._Person(1, "C1")
+    person = places._Person(1, "C1")
     for col in privacy.personal_columns():
         assert col.kind in privacy.KINDS
         if col.kind in ("field", "text"):
-            link = privacy._link(Base.metadata.tables[col.table], person)
+            link = places._link(Base.metadata.tables[col.table], person)
             assert link is not None, f"{col.name}: no way to find the person's rows"
     names = {c.column for c in privacy.personal_columns() if c.kind == "field"}
     assert set(privacy.IDENTIFIERS) <= names
 
 
 def test_every_audit_entity_is_classified():
-    src = Path(privacy.__file__).resolve().parents[1]
+    src = Path(privacy.__file__).resolve().parents[2]
     used = set()
     for path in src.rglob("*.py"):
         used.update(re.findall(r'\bentity="([a-z_]+)"', path.read_text(encoding="utf-8")))
@@ -215,21 +216,21 @@ def test_every_audit_entity_is_classified():
     ],
 )
 def test_scrub_replaces_a_value_however_it_was_written(text, value, expected):
-    needle = privacy._needle(value)
-    assert privacy._scrub(text, [needle] if needle else []) == expected
+    needle = mentions._needle(value)
+    assert mentions._scrub(text, [needle] if needle else []) == expected
 
 
 def test_scrub_walks_json_and_erase_keys_keeps_the_field_names():
-    needles = [privacy._needle("13912345678"), privacy._needle("王老板")]
+    needles = [mentions._needle("13912345678"), mentions._needle("王老板")]
     value = {"phone": ["13912345678", "x"], "list": [{"王老板": "王老板 13912345678"}], "n": 3}
-    assert privacy._scrub(value, needles) == {
+    assert mentions._scrub(value, needles) == {
         "phone": ["[erased]", "x"],
         "list": [{"[erased]": "[erased] [erased]"}],
         "n": 3,
     }
     keys = frozenset({"phone"})
-    assert privacy._erase_keys(value, keys, "[erased]")["phone"] == "[erased]"
-    assert "phone" not in privacy._erase_keys(value, keys, None)
+    assert mentions._erase_keys(value, keys, "[erased]")["phone"] == "[erased]"
+    assert "phone" not in mentions._erase_keys(value, keys, None)
 
 
 def test_sqlite_connections_overwrite_freed_space(tmp_path):
@@ -293,7 +294,7 @@ def test_export_lists_every_place_the_erasure_touches(loaded_store):
         mentioned = {(m["table"], m["column"]) for m in data["mentions"]}
         assert mentioned == {("interactions", "notes"), ("feedback", "text")}
         exported = {t for t in data if data[t]} - {"exported_at", "places", "mentions"}
-        sections = {privacy._SECTIONS.get(t, t): t for t in Base.metadata.tables}
+        sections = {export._SECTIONS.get(t, t): t for t in Base.metadata.tables}
         exported = {sections[k] for k in exported} | {m["table"] for m in data["mentions"]}
         got = privacy.anonymise_person(s, actor=SYSTEM, code="C1")
         s.commit()
