@@ -14,10 +14,9 @@ from kehu.exceptions import (
     NotFoundError,
     SchemaError,
 )
-from kehu.services import store_load
 from kehu.services.access import SYSTEM, Actor
 from kehu.services.customers import update_customer
-from kehu.services.store_load import add_order, get_order, load_files
+from kehu.services.store_load import add_order, batches, get_order, load_files
 from kehu.store.models import AuditLog, Customer, LoadRun, Order, OrderLine, Product
 
 REP = Actor(user_id=None, username="wang", role="rep", rep_name="王伟")
@@ -134,7 +133,7 @@ def test_order_moved_to_another_customer_is_a_conflict(store_factory, sample_fil
 
 
 def test_interrupted_load_resumes(store_factory, sample_files, monkeypatch):
-    real = store_load._WRITERS["orders"]
+    real = batches._WRITERS["orders"]
     calls = []
 
     def flaky(session, con, batch):
@@ -143,7 +142,7 @@ def test_interrupted_load_resumes(store_factory, sample_files, monkeypatch):
             raise RuntimeError("disk full")
         return real(session, con, batch)
 
-    monkeypatch.setitem(store_load._WRITERS, "orders", flaky)
+    monkeypatch.setitem(batches._WRITERS, "orders", flaky)
     with pytest.raises(RuntimeError, match="disk full"):
         _load(store_factory, sample_files, batch_size=3)
     with store_factory() as s:
@@ -151,7 +150,7 @@ def test_interrupted_load_resumes(store_factory, sample_files, monkeypatch):
         assert (run.status, run.batches_done, run.batches_total) == ("failed", 5, 7)
         assert "disk full" in run.error
     assert _count(store_factory, Order) == 6  # two order batches of 3 were committed
-    monkeypatch.setitem(store_load._WRITERS, "orders", real)
+    monkeypatch.setitem(batches._WRITERS, "orders", real)
     got = _load(store_factory, sample_files, batch_size=3)
     assert got.resumed_batches == 5 and got.load_id == run.id
     assert got.counts["orders"] == {"inserted": 11, "updated": 0, "unchanged": 0, "conflicts": 0}
@@ -353,7 +352,7 @@ def test_a_batch_the_database_refuses_is_one_clear_error(store_factory, sample_f
     def refuse(session, con, batch):
         raise DataError("INSERT ...", {}, Exception("value too long for type varchar(128)\nX"))
 
-    monkeypatch.setitem(store_load._WRITERS, "orders", refuse)
+    monkeypatch.setitem(batches._WRITERS, "orders", refuse)
     with pytest.raises(DataImportError) as err:
         _load(store_factory, sample_files, batch_size=5)
     assert str(err.value).count("\n") == 0
