@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -49,8 +50,9 @@ VALUES = [
 
 
 def _forms(value: str) -> set[bytes]:
-    """The bytes a value can be stored as: UTF-8, JSON-escaped, a phone with separators."""
-    out = {value.encode(), json.dumps(value)[1:-1].encode()}
+    """The bytes a value can be stored as: UTF-8, JSON-escaped, UTF-32 (a NumPy text array, as
+    a saved model keeps its vocabulary), a phone with separators."""
+    out = {value.encode(), json.dumps(value)[1:-1].encode(), value.encode("utf-32-le")}
     if value.isdigit():
         out |= {f"{value[:3]}{s}{value[3:7]}{s}{value[7:]}".encode() for s in "- "}
     return out
@@ -102,10 +104,16 @@ def _found_in_database(url: str) -> dict[str, set[str]]:
 
 
 def _workspace_bytes(folder: Path) -> bytes:
+    """Every workspace file's content, unpacked (gzip, and the zip of a saved model)."""
     blob = b""
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
-        blob += gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        elif zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                data = b"".join(archive.read(name) for name in archive.namelist())
+        blob += data
     return blob
 
 

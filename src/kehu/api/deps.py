@@ -18,16 +18,22 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; write endpoints commit, anything else rolls back."""
+    """One session per request, its unit of work: committed once the handler has answered.
+
+    The commit runs after the response is built and before it is sent (``scope="function"``),
+    so a failed commit (a race on a unique key) becomes the error response; a handler that
+    raises leaves nothing written (the session rolls back when it closes).
+    """
     with request.app.state.sessions() as session:
         yield session
+        session.commit()
 
 
 def get_settings(request: Request) -> StoreSettings:
     return request.app.state.settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[StoreSettings, Depends(get_settings)]
 
 

@@ -62,7 +62,6 @@ def create_token(
         days=body.days,
         max_days=settings.token_max_days,
     )
-    session.commit()
     row = users.get_token(session, actor=actor, token_id=issued.token_id)
     return ApiTokenCreated.of(row, token=issued.token)
 
@@ -83,4 +82,3 @@ def list_tokens(
 def revoke_token(token_id: RowId, actor: CurrentUser, session: SessionDep) -> None:
     """Revoke one of the caller's tokens, or anyone's for an administrator."""
     users.revoke_token(session, actor=actor, token_id=token_id)
-    session.commit()

@@ -34,7 +34,6 @@ def create(body: CampaignIn, actor: CurrentUser, session: SessionDep) -> Campaig
     values = body.model_dump(exclude={"target"})
     target = body.target.model_dump(exclude_none=True)
     c = campaigns.create_campaign(session, actor=actor, target=target, **values)
-    session.commit()
     return _out(c)
 
 
@@ -59,7 +58,6 @@ def get(campaign_id: RowId, actor: CurrentUser, session: SessionDep) -> Campaign
 def audience(campaign_id: RowId, actor: CurrentUser, session: SessionDep) -> AudienceOut:
     """Select, exclude (consent, no personalised marketing), split into treatment and control."""
     got = campaigns.build_audience(session, actor=actor, campaign_id=campaign_id)
-    session.commit()
     return AudienceOut(**got)
 
 
@@ -95,7 +93,6 @@ def export(
     data, media = campaigns.export_members(
         session, actor=actor, campaign_id=campaign_id, format=format, group=group
     )
-    session.commit()  # the audit row
     return Response(
         content=data,
         media_type=media,
@@ -122,7 +119,6 @@ def send(
         batch_size=body.batch_size,
         signing_key=settings.webhook_secret,
     )
-    session.commit()
     return SendOut(**got)
 
 
@@ -132,7 +128,6 @@ def launch(
 ) -> CampaignOut:
     """Mark an exported campaign as sent: starts the response window."""
     c = campaigns.launch(session, actor=actor, campaign_id=campaign_id, at=body.launched_at)
-    session.commit()
     return _out(c)
 
 

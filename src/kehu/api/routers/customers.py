@@ -104,7 +104,6 @@ def export_customers(
     data, media = customers.export_customers(
         session, actor=actor, format=format, **filters.kwargs()
     )
-    session.commit()  # the audit row
     return Response(
         content=data,
         media_type=media,
@@ -116,7 +115,6 @@ def export_customers(
 def create_customer(body: CustomerIn, actor: CurrentUser, session: SessionDep) -> Customer360:
     values = body.model_dump(exclude_none=True, exclude={"customer_id"})
     customers.create_customer(session, actor=actor, code=body.customer_id, **values)
-    session.commit()
     return Customer360(
         **with_utc(customers.customer_360(session, actor=actor, code=body.customer_id))
     )
@@ -142,7 +140,6 @@ def update_customer(
     customers.update_customer(
         session, actor=actor, code=customer_id, **body.model_dump(exclude_unset=True)
     )
-    session.commit()
     return Customer360(**with_utc(customers.customer_360(session, actor=actor, code=customer_id)))
 
 
@@ -151,7 +148,6 @@ def set_tags(
     customer_id: CustomerId, body: TagsIn, actor: CurrentUser, session: SessionDep
 ) -> list[str]:
     tags = customers.set_tags(session, actor=actor, code=customer_id, tags=body.tags)
-    session.commit()
     return tags
 
 
@@ -170,7 +166,6 @@ def record_consent(
 ) -> ConsentOut:
     """Record a consent, or its withdrawal with ``granted: false``."""
     row = privacy.record_consent(session, actor=actor, code=customer_id, **body.model_dump())
-    session.commit()
     return ConsentOut.model_validate(row)
 
 
@@ -182,7 +177,6 @@ def export_person(
     data = privacy.export_person(
         session, actor=actor, code=customer_id, workspace=settings.workspace
     )
-    session.commit()
     return data
 
 
@@ -198,5 +192,6 @@ def anonymise(
     privacy.anonymise_person(
         session, actor=actor, code=customer_id, note=body.note, workspace=settings.workspace
     )
+    # the one commit in a handler: old row versions can only be dropped once the erasure is in
     session.commit()
     privacy.drop_old_versions(session.get_bind())

@@ -76,7 +76,6 @@ def record_feedback(
         category=body.category,
         received_at=body.received_at,
     )
-    session.commit()
     return FeedbackOut(**got)
 
 
@@ -125,7 +124,6 @@ def set_categories(body: CategoriesIn, actor: CurrentUser, settings: SettingsDep
 def train_model(actor: CurrentUser, session: SessionDep, settings: SettingsDep) -> TrainOut:
     """Train the category model on feedback whose category a person set; used from now on."""
     got = feedback.train_category_model(session, actor=actor, workspace=settings.workspace)
-    session.commit()
     return TrainOut(**got)
 
 
@@ -139,7 +137,6 @@ def delete_model(actor: CurrentUser, settings: SettingsDep) -> None:
 def reclassify(actor: CurrentUser, session: SessionDep, settings: SettingsDep) -> Any:
     """Classify again every row whose category no person set (after new categories or a model)."""
     n = feedback.reclassify_feedback(session, actor=actor, workspace=settings.workspace)
-    session.commit()
     return {"reclassified": n}
 
 
@@ -164,5 +161,4 @@ def update_feedback(
         feedback_id=feedback_id,
         **body.model_dump(),
     )
-    session.commit()
     return FeedbackOut(**got)

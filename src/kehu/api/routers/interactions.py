@@ -53,7 +53,6 @@ def record_interaction(
     """Record an interaction; with ``task_id`` and ``complete_task`` it closes that task."""
     values = body.model_dump(exclude={"customer_id"})
     got = followups.record_interaction(session, actor=actor, code=body.customer_id, **values)
-    session.commit()
     return InteractionOut(**got)
 
 
@@ -75,5 +74,4 @@ def update_interaction(
     got = followups.update_interaction(
         session, actor=actor, interaction_id=interaction_id, **changes
     )
-    session.commit()
     return InteractionOut(**got)

@@ -35,7 +35,6 @@ CREATED = {201: {"model": PostingOut}, 200: {"model": PostingOut, "description":
 
 
 def _posting(session, posting: loyalty.Posting, response: Response) -> PostingOut:
-    session.commit()
     if not posting.created:
         response.status_code = 200
     customer = session.get(Customer, posting.account.customer_id)
@@ -62,7 +61,6 @@ def get_rules(actor: CurrentUser, session: SessionDep) -> RulesIn:
 def set_rules(body: RulesIn, actor: CurrentUser, session: SessionDep) -> RulesIn:
     """Store a new version of the rules (admin, manager)."""
     rules = loyalty.set_rules(session, actor=actor, rules=body)
-    session.commit()
     return rules
 
 
@@ -78,7 +76,6 @@ def enroll(
 ) -> AccountOut:
     """Open the account (idempotent) and set the birthday."""
     loyalty.enroll(session, actor=actor, code=customer_id, birthday=body.birthday)
-    session.commit()
     return AccountOut(**loyalty.account_summary(session, actor=actor, code=customer_id))
 
 
@@ -166,7 +163,6 @@ def referral(
 def tiers(body: AsOfIn, actor: CurrentUser, session: SessionDep) -> TiersOut:
     """Recompute every member's tier as of a date (admin, manager)."""
     got = loyalty.recompute_tiers(session, actor=actor, as_of=body.as_of)
-    session.commit()
     return TiersOut(**got)
 
 
@@ -174,7 +170,6 @@ def tiers(body: AsOfIn, actor: CurrentUser, session: SessionDep) -> TiersOut:
 def expiry(body: AsOfIn, actor: CurrentUser, session: SessionDep) -> ExpireOut:
     """Expire the points due by a date, oldest first; idempotent per date (admin, manager)."""
     got = loyalty.expire_points(session, actor=actor, as_of=body.as_of)
-    session.commit()
     return ExpireOut(**got)
 
 
@@ -182,5 +177,4 @@ def expiry(body: AsOfIn, actor: CurrentUser, session: SessionDep) -> ExpireOut:
 def birthdays(body: AsOfIn, actor: CurrentUser, session: SessionDep) -> BirthdaysOut:
     """Birthday rewards for the date's month, once a year per member (admin, manager)."""
     posted = loyalty.birthday_rewards(session, actor=actor, as_of=body.as_of)
-    session.commit()
     return BirthdaysOut(posted=posted)

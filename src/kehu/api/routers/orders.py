@@ -60,7 +60,6 @@ def post_order(
         store_id=body.store_id,
         status=body.status,
     )
-    session.commit()
     if not result.created:
         response.status_code = 200
     return _out(session, result.order, result.created)

@@ -26,7 +26,6 @@ def record_answer(body: AnswerIn, actor: CurrentUser, session: SessionDep) -> An
         comment=body.comment,
         answered_at=body.answered_at,
     )
-    session.commit()
     return AnswerOut(**got)
 
 

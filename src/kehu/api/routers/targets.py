@@ -40,7 +40,6 @@ def set_targets(body: TargetsIn, actor: CurrentUser, session: SessionDep) -> Tar
     got = targets.set_targets(
         session, actor=actor, rows=[t.model_dump() for t in body.targets], source="api"
     )
-    session.commit()
     return TargetList(items=got)
 
 
@@ -54,7 +53,6 @@ def delete_target(
 ) -> Response:
     """Delete one target."""
     targets.delete_target(session, actor=actor, month=month, dimension=dimension, name=name)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -69,5 +67,4 @@ def upload_targets(file: UploadFile, actor: CurrentUser, session: SessionDep) ->
     got = targets.upload_targets(
         session, actor=actor, filename=file.filename or "upload.csv", data=data
     )
-    session.commit()
     return TargetList(items=got)

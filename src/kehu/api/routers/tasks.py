@@ -56,7 +56,6 @@ def create_task(body: TaskIn, actor: CurrentUser, session: SessionDep) -> TaskOu
     got = followups.create_task(
         session, actor=actor, code=body.customer_id, **body.model_dump(exclude={"customer_id"})
     )
-    session.commit()
     return TaskOut(**got)
 
 
@@ -93,5 +92,4 @@ def update_task(
         if key in changes and changes[key] is None:
             changes.pop(key)
     got = followups.update_task(session, actor=actor, task_id=task_id, **changes)
-    session.commit()
     return TaskOut(**got)

@@ -21,7 +21,6 @@ def list_users(actor: CurrentUser, session: SessionDep) -> list[UserOut]:
 @router.post("", response_model=UserOut, status_code=201)
 def create_user(body: UserIn, actor: CurrentUser, session: SessionDep) -> UserOut:
     user = users.create_user(session, actor=actor, **body.model_dump())
-    session.commit()
     return UserOut.model_validate(user)
 
 

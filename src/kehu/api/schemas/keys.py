@@ -26,12 +26,22 @@ from kehu.warehouse.rules import (
 
 
 def NaturalKey(max_length: int):
-    """An id as stored: surrounding spaces trimmed, not blank, at most ``max_length`` characters."""
+    """An id as stored: surrounding spaces trimmed, not blank, at most ``max_length`` characters.
+
+    The length is checked before the trim too, as the schema's ``maxLength`` says.
+    """
+
+    def sent_length(value):
+        if isinstance(value, str) and len(value) > max_length:
+            raise ValueError(f"String should have at most {max_length} characters")
+        return value
+
     return Annotated[
         str,
         StringConstraints(
             strip_whitespace=True, min_length=1, max_length=max_length, pattern=NOT_BLANK
         ),
+        BeforeValidator(sent_length),
     ]
 
 
