@@ -39,7 +39,8 @@ def cheap_password_hashing(monkeypatch):
     from argon2 import PasswordHasher
 
     monkeypatch.setattr(
-        "kehu.services.users._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        "kehu.services.users.passwords._hasher",
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
     )
 
 

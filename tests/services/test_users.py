@@ -22,6 +22,7 @@ from kehu.exceptions import (
 )
 from kehu.services import users
 from kehu.services.access import ROLE_PERMISSIONS, SYSTEM
+from kehu.services.users import passwords
 from kehu.store.models import ApiToken, LoginThrottle, User, utcnow
 
 SECRET = "s" * 32
@@ -136,7 +137,9 @@ def test_roles_and_permissions():
 @pytest.fixture
 def cheap_hasher(monkeypatch):
     """Argon2 at its smallest cost, for tests that check counts rather than time."""
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 def _outcome(s, **kw) -> str:
@@ -151,7 +154,7 @@ def _outcome(s, **kw) -> str:
 
 def test_unknown_and_disabled_users_take_as_long_as_a_wrong_password(store_factory, monkeypatch):
     """The answer's time does not tell whether a user name exists (the real Argon2 cost)."""
-    monkeypatch.setattr(users, "_hasher", PasswordHasher())
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher())
     _add(store_factory)
     _add(store_factory, name="gone", role="analyst", rep_name=None)
     with store_factory() as s, s.begin():
@@ -231,17 +234,19 @@ def test_odd_names_and_addresses_fit_the_keys(store_factory, cheap_hasher):
 
 def test_concurrent_wrong_passwords_check_at_most_the_limit(store_factory, monkeypatch):
     """The slot is taken atomically before the check: threads never pass the limit."""
-    monkeypatch.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
     _add(store_factory)
     checks = []
-    real_verify = users._verify
+    real_verify = passwords._verify
 
     def counted(password_hash, password):
         checks.append(1)
         time.sleep(0.01)  # a slow check widens the race the counter must win
         return real_verify(password_hash, password)
 
-    monkeypatch.setattr(users, "_verify", counted)
+    monkeypatch.setattr(passwords, "_verify", counted)
 
     def attempt(_):
         with store_factory() as s:

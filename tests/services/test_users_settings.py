@@ -25,7 +25,8 @@ PASSWORD = "correct horse"
 @pytest.fixture(autouse=True)
 def cheap_hashing(monkeypatch):
     monkeypatch.setattr(
-        "kehu.services.users._hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        "kehu.services.users.passwords._hasher",
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
     )
 
 
