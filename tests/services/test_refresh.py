@@ -116,6 +116,30 @@ def test_failed_refresh_keeps_previous_results(loaded_store, monkeypatch):
         assert {c["classifier"]: c["label"] for c in view["classes"]}["rfm8"] == "重要价值客户"
 
 
+def test_refresh_gives_sqlite_the_table_sizes(loaded_store):
+    """SQLite's planner gets the sizes of the new results (ANALYZE); PostgreSQL's own."""
+    refresh(loaded_store, as_of=AS_OF)
+    engine = loaded_store.kw["bind"]
+    with loaded_store() as s:
+        if engine.dialect.name == "sqlite":
+            tables = set(s.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
+            assert {"classification_results", "customers", "orders"} <= tables
+        else:
+            assert refresh_mod.analyse(engine) is False
+
+
+def test_a_failed_analyze_does_not_fail_the_refresh(loaded_store, monkeypatch, caplog):
+    def locked(engine):
+        raise DBAPIError("ANALYZE", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(refresh_mod, "analyse", locked)
+    got = refresh(loaded_store, as_of=AS_OF)
+    assert got.status == "succeeded"
+    with loaded_store() as s:
+        assert current_run(s).id == got.run_id
+    assert "ANALYZE failed" in caplog.text
+
+
 def test_refresh_needs_orders_and_permission(store_factory):
     with pytest.raises(SchemaError, match="no orders"):
         refresh(store_factory)

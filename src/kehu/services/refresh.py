@@ -56,6 +56,7 @@ from kehu.exceptions import ConflictError, KehuError, NotFoundError, SchemaError
 from kehu.services import audit
 from kehu.services.access import SYSTEM, Actor, require
 from kehu.services.scope import scope_customers
+from kehu.store.engine import analyse
 from kehu.store.models import (
     Alert,
     ClassificationResult,
@@ -282,6 +283,10 @@ def refresh(
             result.tasks = _revisit(session, run_id, revisit_rules)
             extra = {"notes": notes, "skipped": skipped, "revisit_tasks": result.tasks}
             _finish(session, run_id, values, extra)
+        try:  # SQLite plans the lists over the new results knowing their sizes
+            analyse(engine)
+        except SQLAlchemyError:  # the run has succeeded; the plans are only slower
+            log.warning("refresh run %s: ANALYZE failed", run_id, exc_info=True)
         result.notes = notes
         result.interrupted = interrupted
         result.skipped_lines = sum(skipped.values())

@@ -70,6 +70,23 @@ def checkpoint_wal(engine: Engine) -> dict[str, int]:
     return {"busy": busy, "log": frames, "checkpointed": done}
 
 
+def analyse(engine: Engine) -> bool:
+    """Give SQLite's query planner the sizes of the tables and indexes (``ANALYZE``).
+
+    Without them SQLite guesses, and after a refresh it reads every result of the
+    run to find a rep's 2,000 customers (0.5 s at 100k customers instead of 10 ms).
+    PostgreSQL's autovacuum keeps its statistics itself: nothing is done there.
+    The statistics are row counts (a SQLite built with ``STAT4`` also keeps sample
+    keys of the indexes: codes, regions, reps; no personal text column is indexed).
+    Returns whether the statistics were updated.
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.begin() as con:
+        con.exec_driver_sql("ANALYZE")
+    return True
+
+
 def vacuum_tables(engine: Engine, tables: Sequence[str], *, full: bool = False) -> list[str]:
     """``VACUUM (ANALYZE)`` PostgreSQL tables outside a transaction, so old row versions go.
 
