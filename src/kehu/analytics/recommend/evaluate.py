@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from kehu.analytics.recommend.interactions import interactions
-from kehu.analytics.recommend.recommender import Recommender, _concat, _top_k
+from kehu.analytics.recommend.lists import _concat, _top_k
+from kehu.analytics.recommend.recommender import Recommender
 from kehu.analytics.rfm import DateLike, as_date, rfm_summary
 from kehu.exceptions import ConfigError, SchemaError
 

@@ -39,14 +39,23 @@ import scipy.sparse as sp
 
 from kehu.analytics.estimator import SavedEstimator
 from kehu.analytics.recommend.interactions import interactions
+from kehu.analytics.recommend.lists import (
+    _concat,
+    _id_array,
+    _opt_out_set,
+    _positive_int,
+    _top_k,
+    in_given_order,
+    rebuys_first,
+)
 from kehu.analytics.recommend.models import ease_weights, itemknn_weights
+from kehu.analytics.recommend.rebuy import due_rebuys, rebuy_candidates
+from kehu.analytics.recommend.segments import segment_popularity
 from kehu.analytics.rfm import DateLike, as_date
-from kehu.analytics.schema import require_columns, to_table
 from kehu.exceptions import ConfigError, SchemaError
 
 MODELS = ("ease", "itemknn")
 MODES = ("new", "rebuy", "mix")
-RECOMMEND_COLUMNS = ("customer_id", "rank", "product_id", "score", "reason", "because")
 
 
 class Recommender(SavedEstimator):
@@ -227,53 +236,18 @@ class Recommender(SavedEstimator):
         self.segment_customers_ = np.array([], dtype=np.int64)
         self.segment_popularity_ = np.zeros((0, len(self.items_)))
         self.customer_segment_ = {}
-        if segments is None:
-            return
-        seg = to_table(segments, "segments")
-        require_columns(seg, ("customer_id", "segment"), "segments")
-        seg = seg.select(
-            customer_id=seg.customer_id.cast("string"), segment=seg.segment.cast("string")
-        ).filter(lambda s: s.customer_id.notnull() & s.segment.notnull())
-        mapping = seg.distinct().to_pandas()
-        dup = mapping["customer_id"].duplicated(keep=False)
-        if dup.any():
-            first = mapping.loc[dup, "customer_id"].iloc[0]
-            raise SchemaError(f"segments: customer {first!r} has more than one segment")
-        self.customer_segment_ = dict(zip(mapping["customer_id"], mapping["segment"], strict=True))
-        j = inter.join(seg, "customer_id")
-        counts = (
-            j.group_by("segment", "product_id").agg(customers=j.customer_id.count()).to_pandas()
-        )
-        sizes = (
-            j.group_by("segment")
-            .agg(customers=j.customer_id.nunique())
-            .order_by("segment")
-            .to_pandas()
-        )
-        self.segments_ = sizes["segment"].to_numpy(dtype=object).astype(str)
-        self.segment_customers_ = sizes["customers"].to_numpy(dtype=np.int64)
-        pop = np.zeros((len(self.segments_), len(self.items_)))
-        cols = item_index.get_indexer(counts["product_id"])
-        kept = cols >= 0
-        rows = pd.Index(self.segments_).get_indexer(counts["segment"][kept])
-        pop[rows, cols[kept]] = counts["customers"].to_numpy()[kept]
-        self.segment_popularity_ = pop
+        if segments is not None:
+            (
+                self.customer_segment_,
+                self.segments_,
+                self.segment_customers_,
+                self.segment_popularity_,
+            ) = segment_popularity(inter, segments, item_index)
 
     def _fit_rebuy(self, inter: Any, as_of: DateLike | None) -> None:
         last = inter.last_purchase.max().execute()
         self.as_of_ = as_date(as_of) if as_of is not None else as_date(last) + dt.timedelta(days=1)
-        reg = inter.filter(inter.days >= self.rebuy_min_purchases)
-        span = reg.last_purchase.delta(reg.first_purchase, unit="day")
-        cand = reg.select(
-            "customer_id",
-            "product_id",
-            purchases=reg.days,
-            interval_days=span.cast("float64") / (reg.days - 1).cast("float64"),
-            last_purchase=reg.last_purchase,
-        ).order_by("customer_id", "product_id")
-        df = cand.to_pandas()
-        df["last_purchase"] = pd.to_datetime(df["last_purchase"]).astype("datetime64[s]")
-        self.rebuy_candidates_ = df.reset_index(drop=True)
+        self.rebuy_candidates_ = rebuy_candidates(inter, self.rebuy_min_purchases)
 
     # --- recommend ------------------------------------------------------------------
     def recommend(
@@ -345,18 +319,9 @@ class Recommender(SavedEstimator):
                 if mode == "mix":
                     parts.append(self._personal(pids, prow, k, exclude_seen=True))
         out = _concat(parts)
-        if mode == "mix" and not out.empty:
-            # re-buys first; personal items fill the rest (never a product twice)
-            out = out.assign(_first=(out["reason"] != "rebuy_due").astype(int))
-            out = out.sort_values(["customer_id", "_first", "rank"], kind="stable")
-            out = out.drop_duplicates(["customer_id", "product_id"]).drop(columns="_first")
-            out["rank"] = out.groupby("customer_id", sort=False).cumcount() + 1
-            out = out[out["rank"] <= k]
-        order = pd.Series(np.arange(len(ids)), index=pd.Index(ids)).drop_duplicates()
-        out = out.assign(_pos=order.reindex(out["customer_id"]).to_numpy())
-        out = out.sort_values(["_pos", "rank"], kind="stable").drop(columns="_pos")
-        out["rank"] = out["rank"].astype("int64")
-        return out.reset_index(drop=True)[list(RECOMMEND_COLUMNS)]
+        if mode == "mix":
+            out = rebuys_first(out, k)
+        return in_given_order(out, ids)
 
     def rebuy(
         self,
@@ -367,12 +332,7 @@ class Recommender(SavedEstimator):
     ) -> pd.DataFrame:
         """Products due to be re-bought, best timed first.
 
-        A (customer, product) pair bought on ``purchases >= rebuy_min_purchases``
-        distinct days has a usual interval ``(last - first) / (purchases - 1)``
-        days.  It is due when ``1 <= elapsed / interval <= rebuy_max_overdue``,
-        ``elapsed`` being the days from the last purchase to ``as_of``; the
-        score is ``interval / elapsed`` (1 = due today, lower = overdue), ties
-        broken by more purchases.
+        The rule is in :mod:`kehu.analytics.recommend.rebuy`.
         """
         self._check_fitted()
         k = self.k if k is None else k
@@ -381,28 +341,7 @@ class Recommender(SavedEstimator):
         c = self.rebuy_candidates_
         if customer_ids is not None:
             c = c[c["customer_id"].isin(_id_array(customer_ids))]
-        elapsed = (pd.Timestamp(day) - c["last_purchase"]).dt.days.to_numpy(dtype=float)
-        interval = c["interval_days"].to_numpy(dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = elapsed / interval
-        due = (interval > 0) & (ratio >= 1) & (ratio <= self.rebuy_max_overdue)
-        c = c[due].assign(score=interval[due] / elapsed[due])
-        c = c.sort_values(
-            ["customer_id", "score", "purchases", "product_id"],
-            ascending=[True, False, False, True],
-        )
-        c = c.assign(rank=c.groupby("customer_id").cumcount() + 1)
-        c = c[c["rank"] <= k]
-        return pd.DataFrame(
-            {
-                "customer_id": c["customer_id"].to_numpy(dtype=object),
-                "rank": c["rank"].to_numpy(dtype=np.int64),
-                "product_id": c["product_id"].to_numpy(dtype=object),
-                "score": c["score"].to_numpy(dtype=float),
-                "reason": "rebuy_due",
-                "because": c["product_id"].to_numpy(dtype=object),
-            }
-        )
+        return due_rebuys(c, day, k, self.rebuy_max_overdue)
 
     # --- building blocks (also used by evaluation) ----------------------------------
     def _customer_list(self, customer_ids: Iterable[Any] | None) -> np.ndarray:
@@ -557,43 +496,3 @@ class Recommender(SavedEstimator):
             }
         )
         self.as_of_ = dt.date.fromisoformat(state["as_of"])
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the ``k`` best scores per row; ties go to the lower index.
-
-    Items are ordered by global popularity, so ties go to the more popular
-    product.  Rows with fewer than ``k`` finite scores still return ``k``
-    indices; callers drop the ``-inf`` ones.
-    """
-    kk = min(k, scores.shape[1])
-    return np.argsort(-scores, axis=1, kind="stable")[:, :kk]
-
-
-def _positive_int(value: Any, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"Recommender: {name} must be a positive integer, got {value!r}")
-
-
-def _id_array(ids: Iterable[Any]) -> np.ndarray:
-    if isinstance(ids, (str, bytes)):
-        ids = [ids]
-    return np.array([str(c) for c in ids], dtype=object)
-
-
-def _opt_out_set(opt_out: Any) -> set[str]:
-    """Ids with the opt-out flag from a set/list of ids or a boolean Series by id."""
-    if opt_out is None:
-        return set()
-    if isinstance(opt_out, pd.Series) and opt_out.dtype == bool:
-        return {str(c) for c in opt_out.index[opt_out.to_numpy()]}
-    return set(_id_array(opt_out))
-
-
-def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in RECOMMEND_COLUMNS}).astype(
-            {"rank": "int64", "score": "float64"}
-        )
-    return pd.concat(parts, ignore_index=True)
