@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from kehu.exceptions import ConfigError
+from kehu.names import LABELLED_CLASS_COLUMNS, RFM8_EN
 
 LANGS = ("zh", "en")
 
@@ -134,19 +135,6 @@ HEADERS: dict[str, tuple[str, str]] = {
     "action": ("建议措施", "Action"),
     "cadence": ("频率", "Cadence"),
     "offer": ("优惠/权益", "Offer"),
-}
-
-#: the Chinese 8-class values (stored in Chinese) and their English names, in display order;
-#: the same names as ``rfm8_en`` of :mod:`kehu.analytics.classify.rfm8`
-RFM8_EN: dict[str, str] = {
-    "重要价值客户": "Important value",
-    "重要保持客户": "Important retention",
-    "重要发展客户": "Important development",
-    "重要挽留客户": "Important win-back",
-    "一般价值客户": "General value",
-    "一般保持客户": "General retention",
-    "一般发展客户": "General development",
-    "一般挽留客户": "General win-back",
 }
 
 #: class column -> English value -> Chinese display name, in display order
@@ -455,4 +443,4 @@ def translate_frame_labels(df: Any, columns: Any, lang: str) -> Any:
 
 
 #: class columns whose values :func:`label` translates
-CLASS_COLUMNS = ("rfm8", "rfm8_en", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
+CLASS_COLUMNS = ("rfm8", "rfm8_en", *LABELLED_CLASS_COLUMNS[1:])

@@ -32,6 +32,7 @@ import ibis
 import ibis.expr.types as ir
 
 from kehu.exceptions import SchemaError
+from kehu.names import IMPORTED_CUSTOMER_FIELDS
 
 ORDER_COLUMNS = (
     "customer_id",
@@ -48,23 +49,7 @@ ORDER_COLUMNS = (
 )
 ORDER_REQUIRED = ("customer_id", "order_time", "amount")
 
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "name",
-    "phone",
-    "country",
-    "province",
-    "city",
-    "district",
-    "area_type",
-    "channel",
-    "gender",
-    "age_band",
-    "income_band",
-    "sales_rep",
-    "distributor_id",
-    "signup_date",
-)
+CUSTOMER_COLUMNS = ("customer_id", *IMPORTED_CUSTOMER_FIELDS)
 
 PRODUCT_COLUMNS = ("product_id", "name", "category", "brand", "price", "pack_size")
 

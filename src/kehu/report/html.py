@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from kehu import names
 from kehu.analytics.migration import to_wide
 from kehu.analytics.profile import NONE_CLASS
 from kehu.atomic import atomic_path
@@ -27,14 +28,8 @@ from kehu.report.predictions import prediction_sections
 
 #: classifier columns shown in the class sections, in this order (rfm8 first)
 CLASSIFIER_ORDER = (
-    "rfm8",
-    "segment",
-    "freq_tier",
-    "spend_tier",
-    "abc",
+    *names.CLASS_COLUMNS,
     "value_decile",
-    "lifecycle",
-    "grade",
     "cluster_label",
     "cluster",
     "custom_segment",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from kehu import i18n
 from kehu.exceptions import NotFoundError, SchemaError
+from kehu.names import CLASS_COLUMNS
 from kehu.services.access import Actor, require
 from kehu.services.refresh import current_run, get_run
 from kehu.services.scope import scope_customers
@@ -23,7 +24,7 @@ from kehu.store.models.classification import ClassificationResult, Classificatio
 from kehu.store.models.customers import Customer
 
 #: classifiers with a class column in the results, in display order
-CLASSIFIERS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle", "grade")
+CLASSIFIERS = CLASS_COLUMNS
 #: the succeeded runs offered for a comparison
 MAX_RUNS = 50
 #: the class of customers absent from one of the two runs in a migration

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from kehu.exceptions import ConfigError, SchemaError
+from kehu.names import CLASS_COLUMNS, LABELLED_CLASS_COLUMNS, STORE_CUSTOMER_FIELDS
 from kehu.services import audit, export
 from kehu.services.access import Actor, require
 from kehu.services.paging import check_page, fetch_page
@@ -41,26 +42,7 @@ from kehu.store.models import (
 from kehu.warehouse.rules import MAX_CUSTOMER_ID, check_key
 
 #: customer fields people may set through the API (``sales_rep`` needs ``customers.assign``)
-EDITABLE = (
-    "name",
-    "phone",
-    "email",
-    "country",
-    "province",
-    "city",
-    "district",
-    "region",
-    "area_type",
-    "channel",
-    "size",
-    "gender",
-    "age_band",
-    "income_band",
-    "sales_rep",
-    "distributor",
-    "signup_date",
-    "no_personalised_marketing",
-)
+EDITABLE = (*STORE_CUSTOMER_FIELDS, "no_personalised_marketing")
 #: fields of a list row
 PROFILE_FIELDS = (
     "name",
@@ -75,7 +57,6 @@ PROFILE_FIELDS = (
     "sales_rep",
     "distributor",
 )
-CLASS_COLUMNS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle", "grade")
 MAX_EXPORT_ROWS = 200_000
 
 
@@ -97,29 +78,15 @@ def _columns(result, account) -> dict[str, tuple[ColumnElement[Any], str]]:
         "points": (account.balance, "number"),
         "no_personalised_marketing": (Customer.no_personalised_marketing, "boolean"),
     }
-    for name in (
-        "name",
-        "country",
-        "province",
-        "city",
-        "district",
-        "region",
-        "area_type",
-        "channel",
-        "size",
-        "gender",
-        "age_band",
-        "income_band",
-        "sales_rep",
-        "distributor",
-    ):
+    # every stored field but the contacts (personal data, masked by role) and the date
+    for name in (f for f in STORE_CUSTOMER_FIELDS if f not in ("phone", "email", "signup_date")):
         cols[name] = (getattr(Customer, name), "string")
     for name in RESULT_COLUMNS:
         kind = (
             "date"
             if name == "last_purchase"
             else "string"
-            if name in CLASS_COLUMNS and name != "grade"
+            if name in LABELLED_CLASS_COLUMNS
             else "number"
         )
         cols[name] = (getattr(result, name), kind)
@@ -524,7 +491,7 @@ def _playbook():
 def _recommendations(result: ClassificationResult, lang: str) -> list[dict[str, Any]]:
     book = _playbook()
     out = []
-    for col in ("rfm8", "segment", "lifecycle", "freq_tier", "spend_tier", "abc"):
+    for col in LABELLED_CLASS_COLUMNS:
         value = getattr(result, col)
         entry = book.for_class(col, value, lang) if value is not None else None
         if entry:

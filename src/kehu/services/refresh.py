@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kehu.config import Settings
 from kehu.exceptions import ConflictError, KehuError, NotFoundError, SchemaError
+from kehu.names import CLASS_COLUMNS
 from kehu.services import audit
 from kehu.services.access import SYSTEM, Actor, require
 from kehu.services.scope import scope_customers
@@ -91,13 +92,7 @@ ALERT_RULES = (
 )
 #: columns of ClassificationResult filled from the classified table
 RESULT_COLUMNS = (
-    "rfm8",
-    "segment",
-    "freq_tier",
-    "spend_tier",
-    "abc",
-    "lifecycle",
-    "grade",
+    *CLASS_COLUMNS,
     "recency_days",
     "orders",
     "monetary",

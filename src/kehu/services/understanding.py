@@ -24,6 +24,7 @@ from kehu.analytics.profile import class_profile
 from kehu.analytics.schema import to_table
 from kehu.atomic import atomic_path
 from kehu.config import Settings
+from kehu.names import CLASS_COLUMNS
 from kehu.report.data import ReportData
 from kehu.report.excel import write_customers_xlsx
 from kehu.report.html import write_report
@@ -34,17 +35,7 @@ if TYPE_CHECKING:
     from kehu.warehouse import ImportResult
 
 #: class columns that get a profile, in report order
-PROFILED = (
-    "rfm8",
-    "segment",
-    "lifecycle",
-    "freq_tier",
-    "spend_tier",
-    "abc",
-    "grade",
-    "cluster_label",
-    "custom_segment",
-)
+PROFILED = (*CLASS_COLUMNS, "cluster_label", "custom_segment")
 
 
 def _before(orders, as_of: dt.date, window_days: int | None):

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 
 from kehu.analytics.schema import CUSTOMER_COLUMNS, PRODUCT_COLUMNS
 from kehu.exceptions import ConfigError, SchemaError
+from kehu.names import IMPORTED_CUSTOMER_FIELDS
 
 #: Aliases per field, most specific first (the first alias found wins).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -306,19 +307,11 @@ ORDER_FIELDS = (
     "channel",
     "store_id",
 )
+#: the customer's attributes an order line may carry: its name as ``customer_name``; a line's
+#: channel is the order's own, and a signup date comes from master data only
 ORDER_CUSTOMER_ATTRS = (
     "customer_name",
-    "phone",
-    "country",
-    "province",
-    "city",
-    "district",
-    "area_type",
-    "gender",
-    "age_band",
-    "income_band",
-    "sales_rep",
-    "distributor_id",
+    *(f for f in IMPORTED_CUSTOMER_FIELDS if f not in ("name", "channel", "signup_date")),
 )
 ORDER_PRODUCT_ATTRS = ("product_name", "category", "brand")
 

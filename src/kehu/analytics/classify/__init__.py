@@ -40,9 +40,10 @@ from kehu.analytics.classify.segments import NamedSegments
 from kehu.analytics.classify.tiers import FrequencyTier, SpendTier
 from kehu.analytics.classify.value import ABC
 from kehu.exceptions import ConfigError
+from kehu.names import CLASS_COLUMNS
 
 #: What ``kehu classify`` runs by default: the rule-based classifiers, in order.
-RULE_CLASSIFIERS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle", "grade")
+RULE_CLASSIFIERS = CLASS_COLUMNS
 
 _RULES: dict[str, type[Classifier]] = {
     "rfm8": RFM8,

@@ -27,17 +27,21 @@ import ibis.expr.types as ir
 from kehu.analytics.classify.base import Classifier, Explanation
 from kehu.analytics.features import plain, quantile_values, scalars
 from kehu.exceptions import ConfigError
+from kehu.names import RFM8_EN
 
 #: (M high, R high, F high) -> (Chinese label, English label)
 RFM8_CLASSES: dict[tuple[bool, bool, bool], tuple[str, str]] = {
-    (True, True, True): ("重要价值客户", "Important value"),
-    (True, True, False): ("重要发展客户", "Important development"),
-    (True, False, True): ("重要保持客户", "Important retention"),
-    (True, False, False): ("重要挽留客户", "Important win-back"),
-    (False, True, True): ("一般价值客户", "General value"),
-    (False, True, False): ("一般发展客户", "General development"),
-    (False, False, True): ("一般保持客户", "General retention"),
-    (False, False, False): ("一般挽留客户", "General win-back"),
+    key: (zh, RFM8_EN[zh])
+    for key, zh in {
+        (True, True, True): "重要价值客户",
+        (True, True, False): "重要发展客户",
+        (True, False, True): "重要保持客户",
+        (True, False, False): "重要挽留客户",
+        (False, True, True): "一般价值客户",
+        (False, True, False): "一般发展客户",
+        (False, False, True): "一般保持客户",
+        (False, False, False): "一般挽留客户",
+    }.items()
 }
 RFM8_LABELS = tuple(zh for zh, _ in RFM8_CLASSES.values())
 

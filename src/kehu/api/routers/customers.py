@@ -20,6 +20,7 @@ from kehu.api.schemas.customers import (
     CustomerPageOut,
     TagsIn,
 )
+from kehu.names import CLASS_COLUMNS
 from kehu.services import customers, privacy
 from kehu.services.paging import MAX_PAGE_SIZE
 
@@ -54,11 +55,7 @@ class ListFilters:
     ] = None
 
     def kwargs(self) -> dict[str, Any]:
-        classes = {
-            name: getattr(self, name)
-            for name in ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle", "grade")
-            if getattr(self, name)
-        }
+        classes = {name: getattr(self, name) for name in CLASS_COLUMNS if getattr(self, name)}
         return {
             "classes": classes,
             "region": self.region,

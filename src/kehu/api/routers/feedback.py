@@ -18,6 +18,7 @@ from kehu.api.schemas.feedback import (
     ReportRow,
     TrainOut,
 )
+from kehu.names import LABELLED_CLASS_COLUMNS
 from kehu.services import feedback
 from kehu.services.paging import MAX_PAGE_SIZE
 
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/feedback", tags=["feedback"], responses=ERRORS)
 
 Dimension = Literal["category", "sentiment", "channel", "class", "period"]
 Period = Literal["day", "week", "month", "quarter", "year"]
-Classifier = Literal["rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle"]
+Classifier = Literal[LABELLED_CLASS_COLUMNS]
 
 
 @router.get("", response_model=FeedbackPage)

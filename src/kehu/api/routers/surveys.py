@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from kehu.api.deps import CurrentUser, SessionDep
 from kehu.api.schemas.common import ERRORS, Date, Key
 from kehu.api.schemas.feedback import AnswerIn, AnswerOut, AnswerPage, ScoreRow, Survey
+from kehu.names import LABELLED_CLASS_COLUMNS
 from kehu.services import feedback
 from kehu.services.paging import MAX_PAGE_SIZE
 
@@ -51,9 +52,7 @@ def scores(
     session: SessionDep,
     by: Annotated[list[Literal["period", "class"]] | None, Query()] = None,
     period: Annotated[Literal["day", "week", "month", "quarter", "year"], Query()] = "month",
-    classifier: Annotated[
-        Literal["rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle"], Query()
-    ] = "rfm8",
+    classifier: Annotated[Literal[LABELLED_CLASS_COLUMNS], Query()] = "rfm8",
     since: Annotated[Date | None, Query()] = None,
     until: Annotated[Date | None, Query()] = None,
 ) -> list[ScoreRow]:

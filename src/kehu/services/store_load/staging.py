@@ -7,6 +7,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from kehu.names import IMPORTED_CUSTOMER_FIELDS, store_name
 from kehu.services.store_load.exprs import _batched, _count_batches, _digest, _order_no
 from kehu.services.store_load.rejects import _stage_rejects
 from kehu.warehouse import import_customers, import_orders, import_products
@@ -16,22 +17,7 @@ from kehu.warehouse.rules import (
 from kehu.warehouse.summary import REJECT_REASONS
 
 #: canonical customer column -> store column (only those present in the files are written)
-CUSTOMER_FIELDS = {
-    "name": "name",
-    "phone": "phone",
-    "country": "country",
-    "province": "province",
-    "city": "city",
-    "district": "district",
-    "area_type": "area_type",
-    "channel": "channel",
-    "gender": "gender",
-    "age_band": "age_band",
-    "income_band": "income_band",
-    "sales_rep": "sales_rep",
-    "distributor_id": "distributor",
-    "signup_date": "signup_date",
-}
+CUSTOMER_FIELDS = {f: store_name(f) for f in IMPORTED_CUSTOMER_FIELDS}
 
 
 PRODUCT_FIELDS = {

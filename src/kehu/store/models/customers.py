@@ -7,28 +7,14 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kehu.names import IMPORTED_CUSTOMER_FIELDS, store_name
 from kehu.store.models.base import Base, Timestamps, utcnow
 
 #: Purposes a consent is recorded for (PIPL: separate consent per purpose).
 CONSENT_PURPOSES = ("marketing_sms", "marketing_wechat", "marketing_email", "share_distributor")
 
 #: Customer fields filled from the master-data files (the importer's canonical names).
-MASTER_FIELDS = (
-    "name",
-    "phone",
-    "country",
-    "province",
-    "city",
-    "district",
-    "area_type",
-    "channel",
-    "gender",
-    "age_band",
-    "income_band",
-    "sales_rep",
-    "distributor",
-    "signup_date",
-)
+MASTER_FIELDS = tuple(store_name(f) for f in IMPORTED_CUSTOMER_FIELDS)
 
 
 class Customer(Timestamps, Base):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from kehu import i18n
 from kehu.exceptions import ConflictError, FilterSyntaxError, KehuError
+from kehu.names import LABELLED_CLASS_COLUMNS
 from kehu.services import campaigns
 from kehu.services.access import Actor, require
 from kehu.web import charts, texts
@@ -26,7 +27,7 @@ from kehu.web.session import PageUser, language
 
 router = APIRouter(include_in_schema=False)
 #: classifiers whose classes a campaign may target (the class columns of a refresh)
-CLASSIFIERS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
+CLASSIFIERS = LABELLED_CLASS_COLUMNS
 PAGE_SIZE = 25
 MEMBERS_PAGE = 50
 CampaignId = Annotated[int, Path(ge=1, le=2**62)]

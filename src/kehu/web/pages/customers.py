@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from kehu import i18n
 from kehu.exceptions import ConflictError, FilterSyntaxError, KehuError, SchemaError
+from kehu.names import CLASS_COLUMNS
 from kehu.services import customers, feedback, followups, loyalty, privacy
 from kehu.services.access import Actor, require
 from kehu.web import texts
@@ -28,7 +29,7 @@ from kehu.web.session import PageUser, language
 
 router = APIRouter(include_in_schema=False)
 #: classifiers offered as list filters (every class column the refresh writes), display order
-FILTER_CLASSES = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle", "grade")
+FILTER_CLASSES = CLASS_COLUMNS
 #: grade is a number the grading classifier writes; offered as its usual grades
 GRADES = ("1", "2", "3", "4", "5")
 PAGE_SIZES = (25, 50, 100)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, StringConstraints
 
 from kehu import i18n
 from kehu.exceptions import KehuError, NotFoundError
+from kehu.names import LABELLED_CLASS_COLUMNS
 from kehu.services import feedback
 from kehu.services.access import Actor, require
 from kehu.web import charts, texts
@@ -39,7 +40,7 @@ class FilterForm(BaseModel):
     since: dt.date | None = None
     until: dt.date | None = None
     period: Literal["week", "month", "quarter", "year"] = "month"
-    classifier: Literal["rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle"] = "rfm8"
+    classifier: Literal[LABELLED_CLASS_COLUMNS] = "rfm8"
     page: int = 1
 
 
