@@ -10,6 +10,7 @@ from sqlalchemy import Float, Integer, String, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from kehu.exceptions import SchemaError
+from kehu.names import LABELLED_CLASS_COLUMNS
 from kehu.services.access import Actor
 from kehu.services.refresh import current_run
 from kehu.services.scope import scope_customers
@@ -25,7 +26,7 @@ PERIODS = ("day", "week", "month", "quarter", "year")
 REPORT_DIMENSIONS = ("category", "sentiment", "channel", "class", "period")
 
 
-CLASS_COLUMNS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
+CLASS_COLUMNS = LABELLED_CLASS_COLUMNS
 
 
 def period_of(column, period: str, dialect: str):

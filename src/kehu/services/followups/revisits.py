@@ -12,11 +12,12 @@ from sqlalchemy import String, and_, cast, exists, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from kehu.exceptions import ConfigError
+from kehu.names import LABELLED_CLASS_COLUMNS
 from kehu.store.models import ClassificationResult, Customer, Task, User, utcnow
 from kehu.store.models.engagement import INTERACTION_KINDS
 
 #: class columns of a run a revisit rule may name
-RULE_CLASSIFIERS = ("rfm8", "segment", "freq_tier", "spend_tier", "abc", "lifecycle")
+RULE_CLASSIFIERS = LABELLED_CLASS_COLUMNS
 
 
 REVISIT_PREFIX = "revisit:"
