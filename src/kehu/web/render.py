@@ -86,9 +86,10 @@ def money(value: Any, lang: str = "zh") -> str:
     """``¥12,345``; in Chinese, amounts of 100,000 and more as ``¥12.3万`` as readers expect."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if lang == "zh" and abs(value) >= 10 * WAN:
-        return f"¥{value / WAN:,.1f}万"
-    return f"¥{value:,.0f}" if abs(value) >= 100 else f"¥{value:,.2f}"
+    sign, value = ("-" if value < 0 else ""), abs(value)  # -¥231, not ¥-231
+    if lang == "zh" and value >= 10 * WAN:
+        return f"{sign}¥{value / WAN:,.1f}万"
+    return f"{sign}¥{value:,.0f}" if value >= 100 else f"{sign}¥{value:,.2f}"
 
 
 def pct(value: Any, digits: int = 0) -> str:

@@ -321,11 +321,15 @@ def export(
 def uplift_figure(result: dict[str, Any], lang: str) -> dict[str, Any]:
     """The uplifts with their confidence intervals: a point with error bars per measure."""
     traces = []
+    #: each axis symmetric around 0, so that both measures share one zero line
+    ranges = {}
     for key, axis in (("conversion_uplift", "y"), ("revenue_uplift", "y2")):
         iv = result[key]
         est = iv["estimate"]
         low, high = iv["low"], iv["high"]
         scale = 100 if key == "conversion_uplift" else 1
+        reach = max((abs(v) * scale for v in (est, low, high) if v is not None), default=0)
+        ranges[axis] = [-1.15 * reach, 1.15 * reach] if reach else None
         error = None
         if est is not None and low is not None and high is not None:
             error = {
@@ -349,12 +353,20 @@ def uplift_figure(result: dict[str, Any], lang: str) -> dict[str, Any]:
         )
     return charts.figure(
         traces,
-        y_title=texts.text("web_camp_axis_conversion", lang),
+        yaxis={
+            "title": {"text": texts.text("web_camp_axis_conversion", lang)},
+            "range": ranges["y"],
+            "zeroline": False,
+            "automargin": True,
+        },
         yaxis2={
             "title": {"text": texts.text("web_camp_axis_revenue", lang)},
             "overlaying": "y",
             "side": "right",
-            "zeroline": True,
+            "range": ranges["y2"],
+            "zeroline": False,
+            "showgrid": False,
+            "automargin": True,
         },
         shapes=[
             {
