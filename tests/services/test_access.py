@@ -11,6 +11,7 @@ import kehu.services
 from kehu.exceptions import ForbiddenError
 from kehu.services.access import PERMISSIONS, ROLE_PERMISSIONS, Actor, require
 
+#: the services, packages included (loyalty/, privacy/ ... are packages)
 SERVICES = Path(kehu.services.__file__).parent
 #: a role compared by name outside access.py: a second, drifting permission table
 ROLE_TEST = re.compile(r"actor\.role\s*(==|!=|not in|in)\b|frozenset\(\{\s*\"(admin|manager)\"")
@@ -18,8 +19,8 @@ ROLE_TEST = re.compile(r"actor\.role\s*(==|!=|not in|in)\b|frozenset\(\{\s*\"(ad
 
 def test_no_service_keeps_its_own_role_sets():
     offenders = [
-        f"{path.name}:{n}: {line.strip()}"
-        for path in sorted(SERVICES.glob("*.py"))
+        f"{path.relative_to(SERVICES)}:{n}: {line.strip()}"
+        for path in sorted(SERVICES.rglob("*.py"))
         if path.name != "access.py"
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
         if ROLE_TEST.search(line)
@@ -29,7 +30,7 @@ def test_no_service_keeps_its_own_role_sets():
 
 def test_every_permission_is_checked_somewhere():
     source = "\n".join(
-        p.read_text(encoding="utf-8") for p in SERVICES.glob("*.py") if p.name != "access.py"
+        p.read_text(encoding="utf-8") for p in SERVICES.rglob("*.py") if p.name != "access.py"
     )
     assert [p for p in PERMISSIONS if f'"{p}"' not in source] == []
 
