@@ -199,3 +199,33 @@ def test_cdnow_master(shared_data, tmp_path):
     )
     assert len(result.customers) == 23_570
     assert result.customers.rfm8.notna().all()
+
+
+def test_churn_reasons_in_both_languages_for_the_store(demo_run):
+    """The store's pages show either language: the same risks, reasons worded in each."""
+    import re
+
+    from kehu.services.analysis import load
+    from kehu.services.predictions import predict
+
+    files, result = demo_run
+    imported = load(
+        [files["orders"]],
+        settings=Settings(),
+        customers=[files["customers"]],
+        products=[files["products"]],
+    )
+    got = predict(
+        imported.orders,
+        imported.products,
+        as_of=result.classified.as_of,
+        lang="zh",
+        reasons_in_both=True,
+    ).customers.dropna(subset=["churn_risk"])
+    han = re.compile(r"[\u4e00-\u9fff]")
+    assert (got.churn_reasons_zh == got.churn_reasons).all()
+    worded = got[got.churn_reasons_zh.str.len() > 0]
+    assert len(worded) > 10
+    assert worded.churn_reasons_zh.map(lambda t: bool(han.search(t))).all()
+    assert not worded.churn_reasons_en.map(lambda t: bool(han.search(t))).any()
+    assert (got.churn_reasons_en.str.len().gt(0) == got.churn_reasons_zh.str.len().gt(0)).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import threading
 
@@ -230,6 +231,12 @@ def test_refresh_scores_clv_and_churn_with_enough_history(store_factory, tmp_pat
     # nobody churns inside the churn model's training horizons here, so its risk is flat;
     # it is checked for range only (the churn model has its own tests)
     assert all(isinstance(s["churn_reasons"], str) for s in steady + stopped)
+    # the reasons are kept worded in both languages, for the pages of either
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for sc in steady + stopped:
+        assert sc["churn_reasons_zh"] == sc["churn_reasons"]  # the settings' language: zh
+        assert not han.search(sc["churn_reasons_en"])
+        assert bool(sc["churn_reasons_zh"]) == bool(sc["churn_reasons_en"])
 
 
 def test_no_personalised_marketing_gets_the_non_personal_list(store_factory, tmp_path):

@@ -49,16 +49,26 @@ class Predictions:
 
 
 def predict(
-    orders, products, *, as_of: dt.date, lang: str, opt_out: Collection[str] = ()
+    orders,
+    products,
+    *,
+    as_of: dt.date,
+    lang: str,
+    opt_out: Collection[str] = (),
+    reasons_in_both: bool = False,
 ) -> Predictions:
     """Run the CLV, churn, recommendation and forecast models on orders before ``as_of``.
 
     Customers in ``opt_out`` ("no personalised marketing") get the
-    non-personal product list, never one made from their own purchases.
+    non-personal product list, never one made from their own purchases.  With
+    ``reasons_in_both`` the churn reasons are also given as ``churn_reasons_zh`` and
+    ``churn_reasons_en`` (the team's store keeps both: its pages show either language).
     """
     out = Predictions(customers=pd.DataFrame({"customer_id": pd.Series([], dtype=str)}))
     for step in (_clv, _churn, _recommendations, _forecast):
         extra = {"opt_out": set(opt_out)} if step is _recommendations else {}
+        if step is _churn:
+            extra = {"both": reasons_in_both}
         try:
             frame = step(orders, products, as_of, lang, out.report, **extra)
         except KehuError as exc:
@@ -110,8 +120,10 @@ def _clv(orders, products, as_of: dt.date, lang: str, report: dict) -> pd.DataFr
     return frame
 
 
-def _churn(orders, products, as_of: dt.date, lang: str, report: dict) -> pd.DataFrame:
-    from kehu.analytics.churn import ChurnModel, evaluate_churn
+def _churn(
+    orders, products, as_of: dt.date, lang: str, report: dict, both: bool = False
+) -> pd.DataFrame:
+    from kehu.analytics.churn import ChurnModel, churn_features, evaluate_churn
 
     test_cutoff = as_of - dt.timedelta(days=HORIZON_DAYS)
     evaluation = evaluate_churn(
@@ -128,9 +140,24 @@ def _churn(orders, products, as_of: dt.date, lang: str, report: dict) -> pd.Data
         "test_cutoff": test_cutoff,
     }
     model = ChurnModel(horizon_days=HORIZON_DAYS).fit(orders, cutoff=test_cutoff, products=products)
-    scored = model.predict(orders, as_of=as_of, products=products, language=lang)
+    features = churn_features(
+        orders,
+        as_of=as_of,
+        horizon_days=HORIZON_DAYS,
+        products=products,
+        trend_days=model.trend_days,
+    )
+    scored = model.explain(features, language=lang)
     scored["customer_id"] = scored.customer_id.astype(str)
-    return scored[["customer_id", "churn_risk", "churn_reasons"]]
+    columns = ["customer_id", "churn_risk", "churn_reasons"]
+    if both:  # the same risks, their reasons worded in each language
+        for other in ("zh", "en"):
+            worded = model.explain(features, language=other)
+            worded["customer_id"] = worded.customer_id.astype(str)
+            reasons = worded.set_index("customer_id").churn_reasons
+            scored[f"churn_reasons_{other}"] = scored.customer_id.map(reasons)
+            columns.append(f"churn_reasons_{other}")
+    return scored[columns]
 
 
 def cumulative_gains(scores: pd.DataFrame, bins: int = 10) -> pd.DataFrame:

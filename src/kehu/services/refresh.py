@@ -108,6 +108,8 @@ SCORE_COLUMNS = (
     "clv",
     "churn_probability",
     "churn_reasons",
+    "churn_reasons_zh",
+    "churn_reasons_en",
     "p_alive",
     "expected_purchases",
     "recommended_products",
@@ -119,6 +121,8 @@ PREDICTION_SCORES = {
     "expected_purchases_90d": "expected_purchases",
     "churn_risk": "churn_probability",
     "churn_reasons": "churn_reasons",
+    "churn_reasons_zh": "churn_reasons_zh",
+    "churn_reasons_en": "churn_reasons_en",
     "recommendations": "recommended_products",
 }
 #: the CLV and churn models need this much history (churn is checked out of time
@@ -748,7 +752,14 @@ def _predict(
     try:
         flagged = duck["customers"].filter(duck["customers"].no_personalised_marketing)
         opt_out = set(flagged.customer_id.to_pyarrow().to_pylist())
-        got = predict(orders, duck["products"], as_of=day, lang=settings.lang, opt_out=opt_out)
+        got = predict(
+            orders,
+            duck["products"],
+            as_of=day,
+            lang=settings.lang,
+            opt_out=opt_out,
+            reasons_in_both=True,
+        )
     except Exception as exc:  # a model must never fail the classification (recorded as a note)
         # the exception's text may quote data: the note names its type, the log has the rest
         log.exception("refresh run %s: predictions failed", run_id)

@@ -178,7 +178,8 @@ def _customer_page(
     shown["interaction"] = blank(request, kind="call")
     shown["consent"] = blank(request, granted="true")
     shown.update(forms or {})
-    reasons = data["scores"].get("churn_reasons")
+    # reasons worded in the page's language (runs before both were kept have one)
+    reasons = data["scores"].get(f"churn_reasons_{lang}") or data["scores"].get("churn_reasons")
     if isinstance(reasons, str):
         reasons = [r.strip() for r in reasons.replace("；", ";").split(";") if r.strip()]
     return render(
