@@ -104,3 +104,32 @@ def test_revenue_by_class_and_alerts(loaded_store):
     analyst = Actor(user_id=None, username="x", role="nobody")
     with loaded_store() as s, pytest.raises(ForbiddenError):
         performance.latest_alerts(s, actor=analyst)
+
+
+def test_figures_are_kept_until_the_data_change(loaded_store):
+    """The month's aggregates are computed once per store version and scope."""
+    from kehu.services.customers import update_customer
+    from kehu.services.store_load import add_order
+
+    def june(actor):
+        with loaded_store() as s:
+            return by_month(performance.monthly_kpis(s, actor=actor, month=JUNE))[JUNE]
+
+    assert june(BOSS)["sales"] == 4100 and june(WANG)["sales"] == 4000
+    assert june(BOSS)["sales"] == 4100  # from the kept figures
+    with loaded_store() as s, s.begin():  # a new order through the API's service
+        add_order(
+            s,
+            actor=SYSTEM,
+            order_no="O999",
+            customer_code="C2",
+            order_time=dt.datetime(2024, 6, 15, 9),
+            lines=[{"product_id": "P1", "quantity": 1, "price": 70.0}],
+        )
+    assert june(BOSS)["sales"] == 4170 and june(WANG)["sales"] == 4070
+    with loaded_store() as s, s.begin():  # C2 moves to 李娜: the reps' figures follow
+        update_customer(s, actor=SYSTEM, code="C2", sales_rep="李娜")
+    assert june(WANG)["sales"] == 4000 and june(LI)["sales"] == 170
+    with loaded_store() as s:
+        table = performance.group_table(s, actor=BOSS, dimension="rep", month=JUNE)
+    assert {r["name"]: r["sales"] for r in table["rows"]} == {"王伟": 4000, "李娜": 170}

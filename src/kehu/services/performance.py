@@ -14,11 +14,19 @@ include others).  The definitions follow :mod:`kehu.analytics.kpis`:
   ``growth_yoy`` the same against the month a year before;
 * ``coverage`` -- ``active`` / all customers of the group;
 * ``attainment`` -- ``sales / target sales`` and ``active / target active customers``.
+
+The monthly aggregates read every order of the months shown (seconds at millions of order
+lines), so each process keeps them per actor's scope until the data change: a cheap
+version of the store (the last load, the newest order, the last change to a customer)
+is read first, and a new version drops them.  Targets are read fresh every time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -28,12 +36,44 @@ from kehu.exceptions import SchemaError
 from kehu.services import refresh, targets
 from kehu.services.access import Actor, require
 from kehu.services.scope import scope_customers
-from kehu.store.models import ClassificationResult, Customer, Order
+from kehu.store.models import ClassificationResult, Customer, LoadRun, Order
 from kehu.store.models.base import utcnow
 from kehu.store.models.people import TARGET_DIMENSIONS
 
 MONTHS = 12
 MAX_GROUPS = 200
+#: aggregates kept per process (each a few hundred numbers)
+CACHED = 256
+_cache: OrderedDict[tuple, Any] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _data_version(session: Session) -> tuple:
+    """What the figures depend on: loads (which may rewrite orders), new orders (the API),
+    customers' changes (a rep's scope, a group's members).  Three index or small scans."""
+    return session.execute(
+        select(
+            select(func.max(LoadRun.id)).scalar_subquery(),
+            select(func.max(Order.id)).scalar_subquery(),
+            select(func.max(Customer.updated_at)).scalar_subquery(),
+        )
+    ).one()
+
+
+def _cached(session: Session, actor: Actor, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per store version, actor's scope and ``key``."""
+    scope = (actor.sees_all_customers, actor.rep_name)
+    full = (str(session.get_bind().url), tuple(_data_version(session)), scope, key)
+    with _cache_lock:
+        if full in _cache:
+            _cache.move_to_end(full)
+            return _cache[full]
+    value = compute()
+    with _cache_lock:
+        _cache[full] = value
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
+    return value
 
 
 def add_months(month: dt.date, n: int) -> dt.date:
@@ -128,8 +168,12 @@ def monthly_kpis(
     present, zeros where nothing was sold), with ``growth`` against the month before."""
     end = (month or default_month()).replace(day=1)
     windows = [add_months(end, -i) for i in range(months, -1, -1)]  # one more, for growth
-    per = _per_customer(session, actor, windows)
-    got = {row[0]: row[1:] for row in session.execute(_by_month(session, per, []))}
+
+    def compute() -> dict[str, tuple]:
+        per = _per_customer(session, actor, windows)
+        return {row[0]: tuple(row[1:]) for row in session.execute(_by_month(session, per, []))}
+
+    got = _cached(session, actor, ("months", tuple(windows)), compute)
     out, before = [], None
     for w in windows:
         sales, orders, active, repeat, new = got.get(f"{w:%Y-%m}", (0, 0, 0, 0, 0))
@@ -155,13 +199,20 @@ def group_table(
     month = (month or default_month()).replace(day=1)
     prev, last_year = add_months(month, -1), add_months(month, -12)
     field = targets.DIMENSION_FIELD[dimension]
-    per = _per_customer(session, actor, [month, prev, last_year], group=field)
-    figures: dict[Any, dict[str, tuple]] = {}
-    for g, m, *rest in session.execute(_by_month(session, per, [per.c.g])):
-        figures.setdefault(g, {})[m] = tuple(rest)
-    counts = dict(
-        session.execute(scope_customers(select(field, func.count()).group_by(field), actor)).all()
-    )
+
+    def compute() -> tuple[dict[Any, dict[str, tuple]], dict[Any, int]]:
+        per = _per_customer(session, actor, [month, prev, last_year], group=field)
+        figures: dict[Any, dict[str, tuple]] = {}
+        for g, m, *rest in session.execute(_by_month(session, per, [per.c.g])):
+            figures.setdefault(g, {})[m] = tuple(rest)
+        counts = dict(
+            session.execute(
+                scope_customers(select(field, func.count()).group_by(field), actor)
+            ).all()
+        )
+        return figures, counts
+
+    figures, counts = _cached(session, actor, ("groups", dimension, month), compute)
     goals = {}
     if targets.may_read(actor):
         goals = {
