@@ -18,6 +18,7 @@ from kehu import i18n
 from kehu.exceptions import NotFoundError, SchemaError
 from kehu.names import CLASS_COLUMNS
 from kehu.services.access import Actor, require
+from kehu.services.memo import remembered
 from kehu.services.refresh import current_run, get_run
 from kehu.services.scope import scope_customers
 from kehu.store.models.classification import ClassificationResult, ClassificationRun
@@ -126,35 +127,15 @@ def class_summary(
         .where(r.run_id == run.id)
         .group_by(col)
     )
-    rows = [dict(x._mapping) for x in session.execute(scope_customers(stmt, actor))]
+    rows = remembered(
+        session,
+        actor,
+        ("class_summary", run.id, classifier),
+        lambda: [dict(x._mapping) for x in session.execute(scope_customers(stmt, actor))],
+    )
     customers = sum(int(x["customers"]) for x in rows)
     revenue = sum(float(x["revenue"] or 0) for x in rows)
-    book = _playbook()
-    by_class = {_value(x["cls"]): x for x in rows}
-    classes = []
-    for value in _ordered(classifier, list(by_class)):
-        x = by_class[value]
-        n, rev = int(x["customers"]), float(x["revenue"] or 0)
-        classes.append(
-            {
-                "class": value,
-                "customers": n,
-                "customer_share": n / customers if customers else None,
-                "revenue": rev,
-                "revenue_share": rev / revenue if revenue else None,
-                **{
-                    k: None if x[k] is None else float(x[k])
-                    for k in (
-                        "mean_recency_days",
-                        "mean_orders",
-                        "mean_monetary",
-                        "mean_clv",
-                        "mean_churn",
-                    )
-                },
-                "treatment": book.for_class(classifier, value, lang) if value else None,
-            }
-        )
+    classes = _class_rows(rows, classifier, customers, revenue, lang)
     record = next((c for c in run.classifiers or [] if c.get("classifier") == classifier), {})
     return {
         "run": {"id": run.id, "as_of": run.as_of, "finished_at": run.finished_at},
@@ -166,6 +147,32 @@ def class_summary(
         "params": record.get("params"),
         "thresholds": record.get("thresholds") if actor.sees_all_customers else None,
     }
+
+
+#: the means of a class, as stored floats
+MEANS = ("mean_recency_days", "mean_orders", "mean_monetary", "mean_clv", "mean_churn")
+
+
+def _class_rows(rows, classifier: str, customers: int, revenue: float, lang: str) -> list[dict]:
+    """One row per class in display order, with its shares, means and playbook treatment."""
+    book = _playbook()
+    by_class = {_value(x["cls"]): x for x in rows}
+    out = []
+    for value in _ordered(classifier, list(by_class)):
+        x = by_class[value]
+        n, rev = int(x["customers"]), float(x["revenue"] or 0)
+        out.append(
+            {
+                "class": value,
+                "customers": n,
+                "customer_share": n / customers if customers else None,
+                "revenue": rev,
+                "revenue_share": rev / revenue if revenue else None,
+                **{k: None if x[k] is None else float(x[k]) for k in MEANS},
+                "treatment": book.for_class(classifier, value, lang) if value else None,
+            }
+        )
+    return out
 
 
 def class_migration(
@@ -185,6 +192,15 @@ def class_migration(
     """
     require(actor, "runs.read")
     a_run, b_run = _run(session, actor, from_run), _run(session, actor, to_run)
+    return remembered(
+        session,
+        actor,
+        ("class_migration", a_run.id, b_run.id, classifier),
+        lambda: _migration(session, actor, a_run, b_run, classifier),
+    )
+
+
+def _migration(session, actor, a_run, b_run, classifier) -> dict[str, Any]:
     a, b = aliased(ClassificationResult), aliased(ClassificationResult)
     ca, cb = _column(classifier, a), _column(classifier, b)
     counts: dict[tuple[str | None, str | None], int] = {}

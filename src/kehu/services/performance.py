@@ -16,17 +16,13 @@ include others).  The definitions follow :mod:`kehu.analytics.kpis`:
 * ``attainment`` -- ``sales / target sales`` and ``active / target active customers``.
 
 The monthly aggregates read every order of the months shown (seconds at millions of order
-lines), so each process keeps them per actor's scope until the data change: a cheap
-version of the store (the last load, the newest order, the last change to a customer)
-is read first, and a new version drops them.  Targets are read fresh every time.
+lines), so they are kept until the store changes (:mod:`kehu.services.memo`); targets are
+read fresh every time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -35,45 +31,14 @@ from sqlalchemy.orm import Session
 from kehu.exceptions import SchemaError
 from kehu.services import refresh, targets
 from kehu.services.access import Actor, require
+from kehu.services.memo import remembered
 from kehu.services.scope import scope_customers
-from kehu.store.models import ClassificationResult, Customer, LoadRun, Order
+from kehu.store.models import ClassificationResult, Customer, Order
 from kehu.store.models.base import utcnow
 from kehu.store.models.people import TARGET_DIMENSIONS
 
 MONTHS = 12
 MAX_GROUPS = 200
-#: aggregates kept per process (each a few hundred numbers)
-CACHED = 256
-_cache: OrderedDict[tuple, Any] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def _data_version(session: Session) -> tuple:
-    """What the figures depend on: loads (which may rewrite orders), new orders (the API),
-    customers' changes (a rep's scope, a group's members).  Three index or small scans."""
-    return session.execute(
-        select(
-            select(func.max(LoadRun.id)).scalar_subquery(),
-            select(func.max(Order.id)).scalar_subquery(),
-            select(func.max(Customer.updated_at)).scalar_subquery(),
-        )
-    ).one()
-
-
-def _cached(session: Session, actor: Actor, key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per store version, actor's scope and ``key``."""
-    scope = (actor.sees_all_customers, actor.rep_name)
-    full = (str(session.get_bind().url), tuple(_data_version(session)), scope, key)
-    with _cache_lock:
-        if full in _cache:
-            _cache.move_to_end(full)
-            return _cache[full]
-    value = compute()
-    with _cache_lock:
-        _cache[full] = value
-        while len(_cache) > CACHED:
-            _cache.popitem(last=False)
-    return value
 
 
 def add_months(month: dt.date, n: int) -> dt.date:
@@ -173,7 +138,7 @@ def monthly_kpis(
         per = _per_customer(session, actor, windows)
         return {row[0]: tuple(row[1:]) for row in session.execute(_by_month(session, per, []))}
 
-    got = _cached(session, actor, ("months", tuple(windows)), compute)
+    got = remembered(session, actor, ("months", tuple(windows)), compute)
     out, before = [], None
     for w in windows:
         sales, orders, active, repeat, new = got.get(f"{w:%Y-%m}", (0, 0, 0, 0, 0))
@@ -212,7 +177,7 @@ def group_table(
         )
         return figures, counts
 
-    figures, counts = _cached(session, actor, ("groups", dimension, month), compute)
+    figures, counts = remembered(session, actor, ("groups", dimension, month), compute)
     goals = {}
     if targets.may_read(actor):
         goals = {
@@ -282,10 +247,15 @@ def revenue_by_class(
         .group_by(col)
         .order_by(func.sum(ClassificationResult.monetary).desc())
     )
-    return [
-        {"value": v, "customers": n, "revenue": float(s or 0)}
-        for v, n, s in session.execute(scope_customers(stmt, actor))
-    ]
+    return remembered(
+        session,
+        actor,
+        ("revenue_by_class", run.id, classifier),
+        lambda: [
+            {"value": v, "customers": n, "revenue": float(s or 0)}
+            for v, n, s in session.execute(scope_customers(stmt, actor))
+        ],
+    )
 
 
 def latest_alerts(session: Session, *, actor: Actor, limit: int = 50) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ MASTER_FIELDS = tuple(store_name(f) for f in IMPORTED_CUSTOMER_FIELDS)
 
 class Customer(Timestamps, Base):
     __tablename__ = "customers"
+    #: the last change to any customer is part of the store's version (services/memo.py)
+    __table_args__ = (Index("ix_customers_updated_at", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the natural key: the customer id of the source system
