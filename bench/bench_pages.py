@@ -3,6 +3,7 @@
     python bench/bench_pages.py                                   # 100k customers, 2M lines
     python bench/bench_pages.py --customers 2000 --lines 40000    # a quick check
     python bench/bench_pages.py --backends sqlite --requests 50 --profile
+    python bench/bench_pages.py --pages "^/(channels)?$"                  # some pages only
 
 For each backend a store is built once and cached: customers, products, orders and
 lines written in bulk (``bench_api.generate``: ``executemany`` on SQLite, ``COPY`` on
@@ -475,6 +476,8 @@ def run_backend(backend: str, args, sql_log: SqlLog | None) -> list[dict]:
             if rfm8:
                 targets["/customers?rfm8=…"] = ["/customers?" + urlencode({"rfm8": rfm8})]
             for label, urls in targets.items():
+                if args.pages and not re.search(args.pages, label):
+                    continue
                 t = time_page(client, label, urls, args.requests, args.page_seconds)
                 goal = FILTER_GOAL_MS if "?" in label else PAGE_GOAL_MS
                 row = {
@@ -573,6 +576,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--build-only", action="store_true", help="build the stores, measure nothing")
     p.add_argument("--data", type=Path, default=DATA, help="where the SQLite stores are kept")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    p.add_argument("--pages", help="measure only pages matching this regular expression")
     args = p.parse_args(argv)
     os.environ.setdefault("KEHU_ENV", "test")
     sql_log = SqlLog() if args.profile else None
