@@ -160,7 +160,8 @@ def association_rules(
                         "antecedent": ante.to_numpy(),
                         "consequent": cons.to_numpy(),
                         "count": part["count"].to_numpy(),
-                        "_ante": ante.map(count).to_numpy(dtype=float),
+                        # count.get, not the dict: pandas 2 makes tuple keys a MultiIndex
+                        "_ante": ante.map(count.get).to_numpy(dtype=float),
                         "_cons": cons.map(lambda c: count[(c,)]).to_numpy(dtype=float),
                     }
                 )
