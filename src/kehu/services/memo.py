@@ -40,6 +40,12 @@ def store_version(session: Session) -> tuple:
     return tuple(session.execute(select(*newest)).one())
 
 
+def forget() -> None:
+    """Drop every kept answer (for tests that put an earlier store back: same version, other rows)."""
+    with _lock:
+        _kept.clear()
+
+
 def remembered(session: Session, actor: Actor, key: tuple, compute: Callable[[], T]) -> T:
     """``compute()`` once per store, store version, actor's scope and ``key``.
 
