@@ -16,10 +16,9 @@ from kehu.api import create_app
 from kehu.services import memo
 from kehu.services.access import SYSTEM
 from kehu.services.refresh import refresh
-from kehu.services.store_load import load_files
 from kehu.services.users import create_user
 from kehu.store.settings import StoreSettings
-from kehu.store.testing import restore, snapshot
+from kehu.store.testing import load_sample, restore, snapshot
 
 SECRET = "test-secret-key-0123456789"
 PASSWORD = "password-123"
@@ -55,8 +54,8 @@ _BUILT: dict[str, dict] = {}
 def api_store(store_factory, store_backend, sample_files):
     """The sample loaded and refreshed as of 2024-07-01, one user per role.
 
-    Built once per backend, then put back row for row before each test (about 30x faster
-    than loading and classifying again; the build itself is what the store tests check).
+    Built once per backend, then put back row for row before each test: loading and
+    classifying again cost seconds per test (the build itself is what the store tests check).
     """
     engine = store_factory.kw["bind"]
     url = store_backend[1]
@@ -64,12 +63,7 @@ def api_store(store_factory, store_backend, sample_files):
     if url in _BUILT:
         restore(engine, _BUILT[url])
         return store_factory
-    load_files(
-        store_factory,
-        orders=sample_files["orders"],
-        customers=sample_files["customers"],
-        products=sample_files["products"],
-    )
+    load_sample(store_factory, sample_files)
     refresh(store_factory, as_of=dt.date(2024, 7, 1))
     with store_factory() as s, s.begin():
         for name, (role, rep) in USERS.items():

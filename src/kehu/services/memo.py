@@ -41,7 +41,7 @@ def store_version(session: Session) -> tuple:
 
 
 def forget() -> None:
-    """Drop every kept answer (for tests that put an earlier store back: same version, other rows)."""
+    """Drop every kept answer (tests that put an earlier store back: same version, other rows)."""
     with _lock:
         _kept.clear()
 

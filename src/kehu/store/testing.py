@@ -90,7 +90,7 @@ def store_backend(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
 
 def wipe(engine: Engine) -> None:
     """Delete every row except the seeded ones; identities restart."""
-    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in SEEDED]
+    tables = list(reversed(_kept_tables()))
     with engine.begin() as con:
         if engine.dialect.name == "postgresql":
             names = ", ".join(f'"{t.name}"' for t in tables)
@@ -108,41 +108,56 @@ def _has_sequence(con) -> bool:
     return got.first() is not None
 
 
+def _kept_tables() -> list:
+    """The store's tables but the seeded ones, parents before children."""
+    return [t for t in Base.metadata.sorted_tables if t.name not in SEEDED]
+
+
 def snapshot(engine: Engine) -> dict:
     """Every row (but the seeded ones) and every id counter of the store, to put back with
-    :func:`restore`: a fixture that builds a store once per backend and restores it per test
-    costs a fraction of loading and classifying again."""
-    tables = [t for t in Base.metadata.sorted_tables if t.name not in SEEDED]
+    :func:`restore`: a fixture can build a store once per backend and restore it per test
+    instead of loading and classifying again."""
     with engine.connect() as con:
-        rows = {t.name: [r._asdict() for r in con.execute(t.select())] for t in tables}
-        if engine.dialect.name == "postgresql":
-            counters = {}
-            for t in tables:
-                seq = con.execute(
-                    text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": f'"{t.name}"'}
-                ).scalar() if "id" in t.c else None
-                if seq:
-                    counters[seq] = con.execute(text(f"SELECT last_value, is_called FROM {seq}")).one()
-        else:
-            got = con.execute(text("SELECT name, seq FROM sqlite_sequence")) if _has_sequence(con) else []
-            counters = dict(list(got))
-    return {"rows": rows, "counters": counters}
+        rows = {t.name: [r._asdict() for r in con.execute(t.select())] for t in _kept_tables()}
+        return {"rows": rows, "counters": _counters(con)}
 
 
 def restore(engine: Engine, snap: dict) -> None:
     """Put the store back as :func:`snapshot` saw it (rows, ids and id counters)."""
     wipe(engine)
-    tables = [t for t in Base.metadata.sorted_tables if t.name not in SEEDED]
     with engine.begin() as con:
-        for t in tables:
+        for t in _kept_tables():
             if snap["rows"][t.name]:
                 con.execute(t.insert(), snap["rows"][t.name])
-        for seq, value in snap["counters"].items():
-            if engine.dialect.name == "postgresql":
-                con.execute(text("SELECT setval(:s, :v, :c)"), {"s": seq, "v": value[0], "c": value[1]})
-            else:
-                con.execute(text("DELETE FROM sqlite_sequence WHERE name = :n"), {"n": seq})
-                con.execute(text("INSERT INTO sqlite_sequence VALUES (:n, :v)"), {"n": seq, "v": value})
+        _set_counters(con, snap["counters"])
+
+
+def _counters(con) -> dict:
+    """Id counters: PostgreSQL sequence -> (last_value, is_called); SQLite table -> seq."""
+    if con.dialect.name != "postgresql":
+        if not _has_sequence(con):
+            return {}
+        return dict(con.execute(text("SELECT name, seq FROM sqlite_sequence")).tuples())
+    found = {}
+    for t in _kept_tables():
+        if "id" not in t.c:
+            continue
+        ask = text("SELECT pg_get_serial_sequence(:t, 'id')")
+        seq = con.execute(ask, {"t": f'"{t.name}"'}).scalar()
+        if seq:
+            found[seq] = tuple(con.execute(text(f"SELECT last_value, is_called FROM {seq}")).one())
+    return found
+
+
+def _set_counters(con, counters: dict) -> None:
+    for name, value in counters.items():
+        if con.dialect.name == "postgresql":
+            last, called = value
+            con.execute(text("SELECT setval(:s, :v, :c)"), {"s": name, "v": last, "c": called})
+        else:  # inserting explicit ids already wrote a row per table: replace it
+            con.execute(text("DELETE FROM sqlite_sequence WHERE name = :t"), {"t": name})
+            put = text("INSERT INTO sqlite_sequence VALUES (:t, :v)")
+            con.execute(put, {"t": name, "v": value})
 
 
 @pytest.fixture
@@ -224,15 +239,17 @@ def sample_files(tmp_path) -> dict[str, Path]:
     return write_sample(tmp_path / "sample")
 
 
-@pytest.fixture
-def loaded_store(store_factory, sample_files) -> sessionmaker[Session]:
-    """The store with the sample loaded (no refresh yet)."""
+def load_sample(factory: sessionmaker[Session], files: dict[str, Path]) -> None:
+    """Load the sample's three files (see :func:`write_sample`) into the store."""
     from kehu.services.store_load import load_files
 
     load_files(
-        store_factory,
-        orders=sample_files["orders"],
-        customers=sample_files["customers"],
-        products=sample_files["products"],
+        factory, orders=files["orders"], customers=files["customers"], products=files["products"]
     )
+
+
+@pytest.fixture
+def loaded_store(store_factory, sample_files) -> sessionmaker[Session]:
+    """The store with the sample loaded (no refresh yet)."""
+    load_sample(store_factory, sample_files)
     return store_factory
