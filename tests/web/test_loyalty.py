@@ -89,6 +89,23 @@ def test_adjust_then_redeem(pages):
     assert "Adjustment" in en and "Redeemed" in en
 
 
+def test_ledger_says_what_the_system_did_in_the_page_language(pages, api_store):
+    from kehu.services import loyalty
+    from kehu.services.access import SYSTEM
+
+    with api_store() as s, s.begin():
+        loyalty.earn_for_order(s, actor=SYSTEM, order_no="O101")
+        loyalty.earn_for_order(s, actor=SYSTEM, order_no="O102")
+        loyalty.reverse_order(s, actor=SYSTEM, order_no="O101", reason="客户退货")
+    zh = pages("boss").get("/loyalty/members/C1").text
+    assert "订单 O101 取消: 客户退货" in zh and "订单 O102" in zh
+    en = pages("boss", lang="en").get("/loyalty/members/C1").text
+    assert "Order O101 cancelled: 客户退货" in en and "Order O102" in en
+    for page in (zh, en):  # nothing of the system's own English sentences is stored any more
+        assert " yuan x " not in page and "cancellation of" not in page
+    assert "订单 O102" in pages("boss").get("/customers/C1").text
+
+
 @pytest.mark.parametrize(
     ("form", "data", "field", "message"),
     [

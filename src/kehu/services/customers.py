@@ -22,6 +22,7 @@ from kehu.exceptions import ConfigError, SchemaError
 from kehu.names import CLASS_COLUMNS, LABELLED_CLASS_COLUMNS, STORE_CUSTOMER_FIELDS
 from kehu.services import audit, export
 from kehu.services.access import Actor, require
+from kehu.services.loyalty.entries import about as loyalty_about
 from kehu.services.paging import check_page, fetch_page
 from kehu.services.privacy import current_consents, mask_customer
 from kehu.services.refresh import RESULT_COLUMNS, current_run
@@ -425,7 +426,13 @@ def customer_360(
             "tier": account.tier,
             "lifetime_points": account.lifetime_points,
             "recent": [
-                {"kind": e.kind, "points": e.points, "posted_at": e.posted_at, "note": e.note}
+                {
+                    "kind": e.kind,
+                    "points": e.points,
+                    "posted_at": e.posted_at,
+                    "note": e.note,
+                    "about": loyalty_about(e),
+                }
                 for e in ledger
             ],
         },

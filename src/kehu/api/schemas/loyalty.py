@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, model_validator
 
 from kehu.api.schemas.common import Date, Integer, Key, Name, NonZero, Text, UtcDateTime
-from kehu.services.loyalty import MAX_POINTS, MAX_REFUND_ID, ProgramRules
+from kehu.services.loyalty import MAX_POINTS, MAX_REFUND_ID, ProgramRules, about
+from kehu.store.models import LedgerEntry
 
 RulesIn = ProgramRules
 
@@ -72,7 +75,23 @@ class EntryOut(BaseModel):
     debt: int = Field(description="change of the points debt")
     expires_on: Date | None
     posted_at: UtcDateTime
-    note: str | None
+    note: str | None = Field(description="a person's words: the reason or redemption note")
+    about: dict[str, str | int] = Field(
+        description="what the system did, as data: `what` (earn, cancel, refund, settle, "
+        "birthday, expire, referral, manual) with `order`, `refund`, `debt`, `points`, "
+        "`when` or `customer`",
+        examples=[{"what": "earn", "order": "SO-1001"}],
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _about(cls, data: Any) -> Any:
+        if isinstance(data, LedgerEntry):
+            fields = ("id", "key", "kind", "points", "balance_after", "debt", "expires_on")
+            return {k: getattr(data, k) for k in (*fields, "posted_at", "note")} | {
+                "about": about(data)
+            }
+        return data
 
 
 class PostingOut(BaseModel):

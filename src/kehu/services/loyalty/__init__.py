@@ -43,7 +43,7 @@ Roles
 
 from kehu.services.loyalty.accounts import account_summary, check_account, ledger
 from kehu.services.loyalty.batch import birthday_rewards, expire_points, recompute_tiers
-from kehu.services.loyalty.entries import Lot, Posting, lots, serialise_writes
+from kehu.services.loyalty.entries import Lot, Posting, about, lots, serialise_writes
 from kehu.services.loyalty.postings import (
     adjust,
     earn_for_order,
@@ -74,6 +74,7 @@ __all__ = [
     "Posting",
     "ProgramRules",
     "Tier",
+    "about",
     "account_summary",
     "adjust",
     "birthday_rewards",

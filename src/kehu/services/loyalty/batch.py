@@ -51,7 +51,6 @@ def birthday_rewards(
                 kind="birthday",
                 points=rules.birthday_points,
                 expires_on=_expiry(rules, as_of),
-                note=f"birthday {as_of.year}",
             )
             posted += 1
     return posted
@@ -91,7 +90,6 @@ def expire_points(session: Session, *, actor: Actor, as_of: dt.date) -> dict[str
                 key=key,
                 kind="expire",
                 points=-due,
-                note=f"points expired by {as_of.isoformat()}",
             )
             accounts += 1
             total += due

@@ -106,7 +106,11 @@ def _post(
     expires_on: dt.date | None = None,
     note: str | None = None,
 ) -> LedgerEntry:
-    """Append one entry and move the cached balance; the caller holds the account lock."""
+    """Append one entry and move the cached balance; the caller holds the account lock.
+
+    ``note`` is a person's words only (a reason, a redemption's note); what the system
+    did is read from the entry itself (:func:`about`), in the reader's language.
+    """
     balance = account.balance + points
     if balance < 0:  # every caller checks first; this is the last line of defence
         raise ConflictError(f"points balance would become negative ({balance})")
@@ -167,9 +171,35 @@ def _credit(
             points=-owed,
             debt=-owed,
             order_id=order_id,
-            note=f"settles {owed} points of debt from reversed, already spent points",
         )
     return Posting(account, entry, True, settlement)
+
+
+def about(entry: LedgerEntry) -> dict[str, Any]:
+    """What the system did in an entry, as data for a sentence in the reader's language:
+    ``{"what": ..., **values}`` read from its kind, natural key and debt.
+
+    ``what`` is ``earn``, ``cancel``, ``refund``, ``settle``, ``birthday``, ``expire``,
+    ``referral``, or ``manual`` (a redemption or adjustment: the note says why).
+    """
+    key = entry.key
+    if key.startswith("settle:"):
+        return {"what": "settle", "points": -entry.points}
+    if key.startswith("earn:order:"):
+        return {"what": "earn", "order": key.removeprefix("earn:order:")}
+    if key.startswith("reverse:order:"):
+        rest = key.removeprefix("reverse:order:")
+        if rest.endswith(":cancel"):
+            out = {"what": "cancel", "order": rest.removesuffix(":cancel")}
+        else:
+            order, _, refund = rest.rpartition(":")
+            out = {"what": "refund", "order": order, "refund": refund}
+        return out | {"debt": entry.debt}
+    if entry.kind in ("birthday", "expire"):  # birthday:<account>:<year>, expire:<account>:<day>
+        return {"what": entry.kind, "when": key.rpartition(":")[2]}
+    if entry.kind == "referral":
+        return {"what": "referral", "customer": key.removeprefix("referral:")}
+    return {"what": "manual"}
 
 
 def _expiry(rules: ProgramRules, day: dt.date) -> dt.date | None:

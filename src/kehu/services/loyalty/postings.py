@@ -96,7 +96,6 @@ def earn_for_order(
         points=points,
         expires_on=_expiry(rules, order.order_time.date()),
         order_id=order.id,
-        note=f"order {order.order_no}: {base:.2f} yuan x {rules.points_per_yuan} x {factor}",
     )
 
 
@@ -149,11 +148,6 @@ def reverse_order(
         want = min(left, round(earned.points * share))
     take = min(want, account.balance)
     short = want - take
-    note = f"{'cancellation' if full else f'refund {refund_amount}'} of order {order.order_no}"
-    if short:
-        note += f"; {short} points already spent, recorded as debt"
-    if reason:
-        note += f": {reason}"
     entry = _post(
         session,
         account,
@@ -163,7 +157,7 @@ def reverse_order(
         points=-take,
         debt=short,
         order_id=order.id,
-        note=note,
+        note=reason,
     )
     return Posting(account, entry, True, extra={"reversed": want, "debt": short})
 
@@ -283,7 +277,6 @@ def reward_referral(
         kind="referral",
         points=rules.referral_points,
         expires_on=_expiry(rules, utcnow().date()),
-        note=f"referred {referred_code}",
     )
 
 

@@ -78,7 +78,10 @@ def _page(
                     limit=LEDGER_PAGE,
                     offset=(page - 1) * LEDGER_PAGE,
                 )
-                entries = [{k: getattr(e, k) for k in ENTRY_FIELDS} for e in rows]
+                entries = [
+                    {k: getattr(e, k) for k in ENTRY_FIELDS} | {"about": loyalty.about(e)}
+                    for e in rows
+                ]
             except NotFoundError:
                 lookup = lookup.error("customer", "web_loy_not_found", code=code)
                 status_code = 404

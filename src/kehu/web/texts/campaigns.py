@@ -208,6 +208,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "web_loy_kind_birthday": ("生日奖励", "Birthday"),
     "web_loy_kind_expire": ("过期", "Expired"),
     "web_loy_kind_adjust": ("人工调整", "Adjustment"),
+    "web_loy_about_earn": ("订单 {order}", "Order {order}"),
+    "web_loy_about_cancel": ("订单 {order} 取消", "Order {order} cancelled"),
+    "web_loy_about_refund": ("订单 {order} 退款 {refund}", "Refund {refund} of order {order}"),
+    "web_loy_about_debt": (
+        "；其中 {debt} 分已使用，记为欠分",
+        "; {debt} points already spent, owed",
+    ),
+    "web_loy_about_settle": ("以新积分抵扣欠分 {points} 分", "{points} owed points settled"),
+    "web_loy_about_birthday": ("{when} 年生日奖励", "Birthday {when}"),
+    "web_loy_about_expire": ("{when} 前到期的积分", "Points due by {when}"),
+    "web_loy_about_referral": ("推荐客户 {customer}", "Referred {customer}"),
     "web_loy_balance_after": ("变动后余额", "Balance after"),
     "web_loy_expires": ("到期日", "Expires"),
     "web_loy_no_entries": (
