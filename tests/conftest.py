@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 # the store fixtures (store_backend over SQLite and PostgreSQL, store_engine, store_factory)
-pytest_plugins = ["kehu.store.testing"]
+pytest_plugins = ["kehu.testing"]
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -18,7 +18,7 @@ from kehu.services.access import SYSTEM
 from kehu.services.refresh import refresh
 from kehu.services.users import create_user
 from kehu.store.settings import StoreSettings
-from kehu.store.testing import load_sample, restore, snapshot
+from kehu.testing import load_sample, restore, snapshot
 
 SECRET = "test-secret-key-0123456789"
 PASSWORD = "password-123"

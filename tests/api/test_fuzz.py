@@ -43,7 +43,7 @@ from kehu.services.store_load import load_files
 from kehu.services.users import create_user
 from kehu.store.engine import make_engine, session_factory
 from kehu.store.settings import StoreSettings
-from kehu.store.testing import wipe, write_sample
+from kehu.testing import wipe, write_sample
 
 #: generated examples per operation and mode (positive, negative), besides the coverage cases;
 #: KEHU_FUZZ_EXAMPLES=200 for a deeper run by hand or at night

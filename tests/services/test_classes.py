@@ -1,6 +1,6 @@
 """Classes service: sizes, revenue shares, profiles, treatments, migration, thresholds.
 
-Hand-computed on the sample (kehu.store.testing, refreshed as of 2024-07-01):
+Hand-computed on the sample (kehu.testing, refreshed as of 2024-07-01):
 C1 重要价值客户 4 orders ¥4,000 recency 6; C2 一般挽留客户 1 order ¥50 recency 178;
 C3 一般发展客户 1 order ¥100 recency 3; C4 重要保持客户 5 orders ¥4,000 recency 142.
 Reps: 王伟 has C1 and C2, 李娜 has C3 and C4.  Total revenue ¥8,150.

@@ -19,7 +19,7 @@ from kehu.services import loyalty as svc
 from kehu.services.access import SYSTEM, Actor
 from kehu.store.models import Customer, LedgerEntry, LoyaltyAccount, Order, OrderLine, Product
 
-#: the sample of kehu.store.testing, written directly (no file import: fast)
+#: the sample of kehu.testing, written directly (no file import: fast)
 ORDERS = [
     ("O101", "C1", "2024-06-01 10:00:00", [("P1", 10, 60.0), ("P2", 4, 100.0)]),
     ("O102", "C1", "2024-06-10 10:00:00", [("P1", 10, 100.0)]),

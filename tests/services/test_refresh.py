@@ -21,7 +21,7 @@ from kehu.services.customers import customer_360
 from kehu.services.refresh import current_run, refresh, run_alerts
 from kehu.services.store_load import add_order
 from kehu.store.models import ClassificationResult, ClassificationRun, Customer, utcnow
-from kehu.store.testing import SAMPLE_CLASSES
+from kehu.testing import SAMPLE_CLASSES
 
 AS_OF = dt.date(2024, 7, 1)
 

@@ -364,7 +364,7 @@ def test_a_batch_the_database_refuses_is_one_clear_error(store_factory, sample_f
 
 def test_load_command_prints_the_rejects_and_their_file(tmp_path, capsys, monkeypatch):
     from kehu.cli.main import main
-    from kehu.store.testing import write_sample
+    from kehu.testing import write_sample
 
     monkeypatch.delenv("KEHU_DATABASE_URL", raising=False)
     ws = tmp_path / "ws"

@@ -1,11 +1,11 @@
-"""snapshot/restore of kehu.store.testing: the fixtures' shortcut puts rows and id counters back."""
+"""snapshot/restore of kehu.testing: the fixtures' shortcut puts rows and id counters back."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
 
 from kehu.store.models import LoadRun, Order
-from kehu.store.testing import load_sample, restore, snapshot
+from kehu.testing import load_sample, restore, snapshot
 
 
 def test_restore_puts_rows_and_id_counters_back(store_factory, sample_files):

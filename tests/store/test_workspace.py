@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kehu.cli.main import main
-from kehu.store.testing import write_sample
+from kehu.testing import write_sample
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """Pytest fixtures for tests that need a store, on SQLite and on PostgreSQL.
 
+Above every layer (it loads the sample through the services), used by tests only.
+
 Import the fixtures into a test module or ``conftest.py``::
 
-    from kehu.store.testing import store_engine, store_factory, store_backend  # noqa: F401
+    from kehu.testing import store_engine, store_factory, store_backend  # noqa: F401
 
 ``store_backend`` is parametrised over ``sqlite`` and ``postgresql``; each
 backend's database is created once per test session (a temporary SQLite file,
@@ -26,6 +28,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from kehu.services.store_load import load_files
 from kehu.store.engine import make_engine, session_factory
 from kehu.store.migrate import upgrade
 from kehu.store.models import Base
@@ -241,8 +244,6 @@ def sample_files(tmp_path) -> dict[str, Path]:
 
 def load_sample(factory: sessionmaker[Session], files: dict[str, Path]) -> None:
     """Load the sample's three files (see :func:`write_sample`) into the store."""
-    from kehu.services.store_load import load_files
-
     load_files(
         factory, orders=files["orders"], customers=files["customers"], products=files["products"]
     )
