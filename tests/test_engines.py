@@ -28,11 +28,7 @@ from kehu.analytics.rfm import rfm_summary
 from kehu.analytics.schema import RFM_COLUMNS
 from kehu.demo import generate_demo
 
-pytestmark = [
-    pytest.mark.spark,
-    # pyspark 4.x warns on every conversion that it "does not yet fully support pandas >= 3"
-    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning"),
-]
+pytestmark = pytest.mark.spark
 
 REL = 1e-9
 
