@@ -4,6 +4,7 @@
     python bench/bench_pages.py --customers 2000 --lines 40000    # a quick check
     python bench/bench_pages.py --backends sqlite --requests 50 --profile
     python bench/bench_pages.py --pages "^/(channels)?$"                  # some pages only
+    python bench/bench_pages.py --cold --requests 5 --pages "^/(channels|classes)?$"  # first views
 
 For each backend a store is built once and cached: customers, products, orders and
 lines written in bulk (``bench_api.generate``: ``executemany`` on SQLite, ``COPY`` on
@@ -379,9 +380,21 @@ class Timing:
 
 
 def time_page(
-    client, label: str, urls: list[str], requests: int, budget: float = math.inf
+    client,
+    label: str,
+    urls: list[str],
+    requests: int,
+    budget: float = math.inf,
+    *,
+    cold: bool = False,
 ) -> Timing:
-    """``requests`` requests, or fewer (at least 20) when they take over ``budget`` seconds."""
+    """``requests`` requests, or fewer (at least 20) when they take over ``budget`` seconds.
+
+    ``cold``: every request is the first after a change to the store (the figures kept per
+    store version, :mod:`kehu.services.memo`, are forgotten before it).
+    """
+    from kehu.services import memo
+
     t = Timing(label)
     for url in urls[:3]:
         client.get(url)  # warm up: imports, templates, caches, pool
@@ -389,6 +402,8 @@ def time_page(
         if i >= 20 and sum(t.samples) > budget:
             break
         url = urls[i % len(urls)]
+        if cold:
+            memo.forget()
         t0 = time.perf_counter()
         r = client.get(url)
         t.samples.append(time.perf_counter() - t0)
@@ -412,7 +427,11 @@ class SqlLog:
         if self.active:
             self.rows.append((time.perf_counter() - conn.info.pop("bench_t0"), statement))
 
-    def profile(self, client, url: str) -> list[tuple[float, str]]:
+    def profile(self, client, url: str, cold: bool = False) -> list[tuple[float, str]]:
+        from kehu.services import memo
+
+        if cold:
+            memo.forget()
         self.rows, self.active = [], True
         try:
             client.get(url)
@@ -478,7 +497,7 @@ def run_backend(backend: str, args, sql_log: SqlLog | None) -> list[dict]:
             for label, urls in targets.items():
                 if args.pages and not re.search(args.pages, label):
                     continue
-                t = time_page(client, label, urls, args.requests, args.page_seconds)
+                t = time_page(client, label, urls, args.requests, args.page_seconds, cold=args.cold)
                 goal = FILTER_GOAL_MS if "?" in label else PAGE_GOAL_MS
                 row = {
                     "backend": backend,
@@ -495,7 +514,7 @@ def run_backend(backend: str, args, sql_log: SqlLog | None) -> list[dict]:
                 if sql_log is not None and t.p95 > goal:
                     row["slowest_sql"] = [
                         (round(1000 * s, 1), " ".join(q.split())[:300])
-                        for s, q in sql_log.profile(client, urls[0])[:3]
+                        for s, q in sql_log.profile(client, urls[0], args.cold)[:8]
                     ]
                 rows.append(row)
                 print(
@@ -577,6 +596,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--data", type=Path, default=DATA, help="where the SQLite stores are kept")
     p.add_argument("--json", type=Path, help="also write the rows as JSON here")
     p.add_argument("--pages", help="measure only pages matching this regular expression")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="each request the first after a change (figures kept per store version forgotten)",
+    )
     args = p.parse_args(argv)
     os.environ.setdefault("KEHU_ENV", "test")
     sql_log = SqlLog() if args.profile else None

@@ -1,8 +1,9 @@
 """Performance from the store (经营表现): KPIs by month and per rep, region, channel, distributor.
 
-Everything is aggregated in SQL over ``orders`` joined to ``customers`` (restricted to the
-actor's customers: a sales rep's numbers are their own customers' only, never totals that
-include others).  The definitions follow :mod:`kehu.analytics.kpis`:
+Everything is aggregated in SQL over ``customer_months`` (each customer's orders per month,
+kept as orders are written: :mod:`kehu.services.sales_months`) joined to ``customers``
+(restricted to the actor's customers: a sales rep's numbers are their own customers' only,
+never totals that include others).  The definitions follow :mod:`kehu.analytics.kpis`:
 
 * ``sales`` -- the sum of the orders' ``amount`` in the month (orders of identified customers);
 * ``orders`` -- the number of those orders;
@@ -15,8 +16,8 @@ include others).  The definitions follow :mod:`kehu.analytics.kpis`:
 * ``coverage`` -- ``active`` / all customers of the group;
 * ``attainment`` -- ``sales / target sales`` and ``active / target active customers``.
 
-The monthly aggregates read every order of the months shown (seconds at millions of order
-lines), so they are kept until the store changes (:mod:`kehu.services.memo`); targets are
+The monthly aggregates read a row per customer and month shown (hundreds of thousands at
+100k customers), so they are kept until the store changes (:mod:`kehu.services.memo`); targets are
 read fresh every time.
 """
 
@@ -25,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from kehu.exceptions import SchemaError
@@ -33,7 +34,7 @@ from kehu.services import refresh, targets
 from kehu.services.access import Actor, require
 from kehu.services.memo import remembered
 from kehu.services.scope import scope_customers
-from kehu.store.models import ClassificationResult, Customer, Order
+from kehu.store.models import ClassificationResult, Customer, CustomerMonth
 from kehu.store.models.base import utcnow
 from kehu.store.models.people import TARGET_DIMENSIONS
 
@@ -45,13 +46,6 @@ def add_months(month: dt.date, n: int) -> dt.date:
     """The first day of the month ``n`` months after ``month`` (``n`` may be negative)."""
     index = month.year * 12 + month.month - 1 + n
     return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _month_of(session: Session, column: Any) -> Any:
-    """``YYYY-MM`` of a timestamp column, in the store's SQL dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
 
 
 def _ratio(a: Any, b: Any) -> float | None:
@@ -67,50 +61,32 @@ def default_month(today: dt.date | None = None) -> dt.date:
     return (today or utcnow().date()).replace(day=1)
 
 
-def _per_customer(session: Session, actor: Actor, windows: list[dt.date], group: Any = None):
-    """Per customer and month (``YYYY-MM``) within the given months: sales and order count."""
-    m = _month_of(session, Order.order_time)
-    cols = [Order.customer_id.label("cid"), m.label("m")]
+def _per_customer(actor: Actor, windows: list[dt.date], group: Any = None):
+    """Per customer and month (``YYYY-MM``) within the given months: sales, order count and
+    whether it is the customer's first month (the rows kept by :mod:`sales_months`)."""
+    cm = CustomerMonth
+    cols = [cm.customer_id.label("cid"), cm.month.label("m")]
     if group is not None:
         cols.append(group.label("g"))
     stmt = (
-        select(*cols, func.sum(Order.amount).label("sales"), func.count().label("n"))
-        .join(Customer, Customer.id == Order.customer_id)
-        .where(
-            or_(
-                *(
-                    (Order.order_time >= dt.datetime.combine(w, dt.time()))
-                    & (Order.order_time < dt.datetime.combine(add_months(w, 1), dt.time()))
-                    for w in windows
-                )
-            )
-        )
-        .group_by(*([Order.customer_id, m] + ([group] if group is not None else [])))
+        select(*cols, cm.sales.label("sales"), cm.orders.label("n"), cm.first_month)
+        .join(Customer, Customer.id == cm.customer_id)
+        .where(cm.month.in_([f"{w:%Y-%m}" for w in windows]))
     )
     return scope_customers(stmt, actor).subquery()
 
 
-def _by_month(session: Session, per: Any, keys: list[Any]):
-    """Aggregate a per-customer subquery by ``keys`` + month, with new customers."""
-    first = (
-        select(Order.customer_id.label("cid"), func.min(Order.order_time).label("first"))
-        .where(Order.customer_id.in_(select(per.c.cid)))
-        .group_by(Order.customer_id)
-        .subquery()
-    )
-    return (
-        select(
-            *keys,
-            per.c.m,
-            func.sum(per.c.sales),
-            func.sum(per.c.n),
-            func.count(),
-            func.sum(case((per.c.n >= 2, 1), else_=0)),
-            func.sum(case((_month_of(session, first.c.first) == per.c.m, 1), else_=0)),
-        )
-        .join(first, first.c.cid == per.c.cid)
-        .group_by(*keys, per.c.m)
-    )
+def _by_month(per: Any, keys: list[Any]):
+    """Aggregate a per-customer subquery by ``keys`` + month."""
+    return select(
+        *keys,
+        per.c.m,
+        func.sum(per.c.sales),
+        func.sum(per.c.n),
+        func.count(),
+        func.sum(case((per.c.n >= 2, 1), else_=0)),
+        func.sum(case((per.c.first_month, 1), else_=0)),
+    ).group_by(*keys, per.c.m)
 
 
 def _figures(sales: Any, orders: Any, active: Any, repeat: Any, new: Any) -> dict[str, Any]:
@@ -135,8 +111,8 @@ def monthly_kpis(
     windows = [add_months(end, -i) for i in range(months, -1, -1)]  # one more, for growth
 
     def compute() -> dict[str, tuple]:
-        per = _per_customer(session, actor, windows)
-        return {row[0]: tuple(row[1:]) for row in session.execute(_by_month(session, per, []))}
+        per = _per_customer(actor, windows)
+        return {row[0]: tuple(row[1:]) for row in session.execute(_by_month(per, []))}
 
     got = remembered(session, actor, ("months", tuple(windows)), compute)
     out, before = [], None
@@ -166,9 +142,9 @@ def group_table(
     field = targets.DIMENSION_FIELD[dimension]
 
     def compute() -> tuple[dict[Any, dict[str, tuple]], dict[Any, int]]:
-        per = _per_customer(session, actor, [month, prev, last_year], group=field)
+        per = _per_customer(actor, [month, prev, last_year], group=field)
         figures: dict[Any, dict[str, tuple]] = {}
-        for g, m, *rest in session.execute(_by_month(session, per, [per.c.g])):
+        for g, m, *rest in session.execute(_by_month(per, [per.c.g])):
             figures.setdefault(g, {})[m] = tuple(rest)
         counts = dict(
             session.execute(
@@ -291,14 +267,15 @@ def may_see_totals(actor: Actor) -> bool:
 
 def latest_month(session: Session, *, actor: Actor) -> dt.date:
     """The month of the actor's latest order (the current month when there is none)."""
-    stmt = scope_customers(
-        select(func.max(Order.order_time)).join(Customer, Customer.id == Order.customer_id),
-        actor,
-    )
-    last = session.scalar(stmt)
-    if isinstance(last, str):  # SQLite without type information
-        last = dt.datetime.fromisoformat(last)
-    return last.date().replace(day=1) if last else default_month()
+
+    def compute() -> str | None:
+        stmt = select(func.max(CustomerMonth.month)).join(
+            Customer, Customer.id == CustomerMonth.customer_id
+        )
+        return session.scalar(scope_customers(stmt, actor))
+
+    last = remembered(session, actor, ("latest_month",), compute)
+    return dt.date(int(last[:4]), int(last[5:7]), 1) if last else default_month()
 
 
 def parse_month(text: str | None) -> dt.date | None:

@@ -47,8 +47,8 @@ def _plain(value: Any, column: str | None = None) -> Any:
 
 
 def _rows(session: Session, table: Table, where) -> list[dict[str, Any]]:
-    (pk,) = table.primary_key.columns
-    got = session.execute(select(table).where(where).order_by(pk)).mappings()
+    got = session.execute(select(table).where(where).order_by(*table.primary_key.columns))
+    got = got.mappings()
     return [{k: _plain(v, k) for k, v in r.items()} for r in got]
 
 

@@ -83,6 +83,7 @@ NOT_PERSONAL: dict[str, str] = {
     "orders.status": "order status",
     "orders.source": "file or api",
     "orders.content_hash": "digest of customer code, time and lines",
+    "customer_months.month": "a calendar month (YYYY-MM) of the sales figures kept from orders",
     "order_lines.product_code": "product",
     "order_lines.status": "line status",
     "load_runs.fingerprint": "digest of file paths, sizes and options",

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from kehu.exceptions import DataImportError
+from kehu.services import sales_months
 from kehu.services.store_load.exprs import _digest, _rows
 from kehu.store.models import Customer, LoadRun, Order, OrderLine, Product
 
@@ -185,6 +186,7 @@ def _write_orders(session: Session, con, batch: int) -> tuple:
     line_rows = [{"order_id": ids[no], **ln} for no in ids for ln in lines.get(no, [])]
     if line_rows:
         session.execute(insert(OrderLine), line_rows)
+    sales_months.recount(session, [r["customer_id"] for r in (*new, *changed, *linked)])
     return counts, conflicts
 
 

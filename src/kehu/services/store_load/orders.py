@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kehu.exceptions import ConflictError, NotFoundError, SchemaError
-from kehu.services import audit
+from kehu.services import audit, sales_months
 from kehu.services.access import Actor, require
 from kehu.services.scope import in_scope, taken
 from kehu.store.models import Customer, Order, OrderLine
@@ -177,6 +177,7 @@ def _add_order_once(
     )
     session.add(order)
     session.flush()
+    sales_months.recount(session, [customer.id])
     audit.record(
         session,
         actor=actor,

@@ -13,7 +13,7 @@ from kehu.store.models.customers import (
 )
 from kehu.store.models.engagement import Feedback, Interaction, SurveyAnswer, Task
 from kehu.store.models.loyalty import LedgerEntry, LoyaltyAccount
-from kehu.store.models.orders import LoadRun, Order, OrderLine, Product
+from kehu.store.models.orders import CustomerMonth, LoadRun, Order, OrderLine, Product
 from kehu.store.models.people import (
     ROLES,
     TARGET_DIMENSIONS,
@@ -41,6 +41,7 @@ __all__ = [
     "Consent",
     "Contact",
     "Customer",
+    "CustomerMonth",
     "CustomerTag",
     "Feedback",
     "Interaction",

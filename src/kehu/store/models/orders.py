@@ -57,6 +57,28 @@ class Order(Timestamps, Base):
     )
 
 
+class CustomerMonth(Base):
+    """A customer's orders in one calendar month, kept as orders are written.
+
+    The monthly figures (sales, active, new and repeat customers per month, rep, region,
+    channel, distributor) are sums over these rows instead of over every order; they are
+    rebuilt from ``orders`` for the customers a write touched (``services/sales_months.py``)
+    in the write's own transaction.
+    """
+
+    __tablename__ = "customer_months"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: ``YYYY-MM`` of the orders' wall-clock order time
+    month: Mapped[str] = mapped_column(String(7), primary_key=True, index=True)
+    sales: Mapped[float]
+    orders: Mapped[int]
+    #: the month of the customer's first order ever
+    first_month: Mapped[bool]
+
+
 class OrderLine(Base):
     __tablename__ = "order_lines"
     __table_args__ = (UniqueConstraint("order_id", "line_no"),)
