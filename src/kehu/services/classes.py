@@ -18,7 +18,7 @@ from kehu import i18n
 from kehu.exceptions import NotFoundError, SchemaError
 from kehu.names import CLASS_COLUMNS
 from kehu.services.access import Actor, require
-from kehu.services.memo import remembered
+from kehu.services.memo import RESULTS_DEPEND_ON, remembered
 from kehu.services.refresh import current_run, get_run
 from kehu.services.scope import scope_customers
 from kehu.store.models.classification import ClassificationResult, ClassificationRun
@@ -132,6 +132,7 @@ def class_summary(
         actor,
         ("class_summary", run.id, classifier),
         lambda: [dict(x._mapping) for x in session.execute(scope_customers(stmt, actor))],
+        on=RESULTS_DEPEND_ON,
     )
     customers = sum(int(x["customers"]) for x in rows)
     revenue = sum(float(x["revenue"] or 0) for x in rows)
@@ -197,6 +198,7 @@ def class_migration(
         actor,
         ("class_migration", a_run.id, b_run.id, classifier),
         lambda: _migration(session, actor, a_run, b_run, classifier),
+        on=RESULTS_DEPEND_ON,
     )
 
 

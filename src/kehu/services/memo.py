@@ -28,16 +28,22 @@ _kept: OrderedDict[tuple, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
-def store_version(session: Session) -> tuple:
-    """What aggregates depend on: loads (which may rewrite orders), new orders (the API),
-    changes to customers, finished runs."""
-    newest = (
-        select(func.max(LoadRun.id)).scalar_subquery(),
-        select(func.max(Order.id)).scalar_subquery(),
-        select(func.max(Customer.updated_at)).scalar_subquery(),
-        select(func.max(ClassificationRun.finished_at)).scalar_subquery(),
-    )
-    return tuple(session.execute(select(*newest)).one())
+#: what aggregates may depend on: loads (which may rewrite orders), new orders (the API),
+#: changes to customers (a rep's scope, a group's members), finished runs
+PARTS = {
+    "loads": lambda: select(func.max(LoadRun.id)).scalar_subquery(),
+    "orders": lambda: select(func.max(Order.id)).scalar_subquery(),
+    "customers": lambda: select(func.max(Customer.updated_at)).scalar_subquery(),
+    "runs": lambda: select(func.max(ClassificationRun.finished_at)).scalar_subquery(),
+}
+
+#: a figure over one finished run's results (its id in the key) changes with the customers only
+RESULTS_DEPEND_ON = ("customers",)
+
+
+def store_version(session: Session, on: tuple[str, ...] = tuple(PARTS)) -> tuple:
+    """The store's version as far as the parts ``on`` go (index look-ups)."""
+    return tuple(session.execute(select(*(PARTS[p]() for p in on))).one())
 
 
 def forget() -> None:
@@ -46,13 +52,22 @@ def forget() -> None:
         _kept.clear()
 
 
-def remembered(session: Session, actor: Actor, key: tuple, compute: Callable[[], T]) -> T:
+def remembered(
+    session: Session,
+    actor: Actor,
+    key: tuple,
+    compute: Callable[[], T],
+    on: tuple[str, ...] = tuple(PARTS),
+) -> T:
     """``compute()`` once per store, store version, actor's scope and ``key``.
 
-    The answer is shared between callers: they must not change it.
+    ``on``: the parts of the store's version the answer depends on (:data:`PARTS`); a
+    figure over one run's results, whose id is in ``key``, changes only with the customers
+    (the rep's scope), not with every order posted.  The answer is shared between callers:
+    they must not change it.
     """
     scope = (actor.sees_all_customers, actor.rep_name)
-    full = (str(session.get_bind().url), store_version(session), scope, key)
+    full = (str(session.get_bind().url), on, store_version(session, on), scope, key)
     with _lock:
         if full in _kept:
             _kept.move_to_end(full)

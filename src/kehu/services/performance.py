@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from kehu.exceptions import SchemaError
 from kehu.services import refresh, targets
 from kehu.services.access import Actor, require
-from kehu.services.memo import remembered
+from kehu.services.memo import RESULTS_DEPEND_ON, remembered
 from kehu.services.scope import scope_customers
 from kehu.store.models import ClassificationResult, Customer, CustomerMonth
 from kehu.store.models.base import utcnow
@@ -231,6 +231,7 @@ def revenue_by_class(
             {"value": v, "customers": n, "revenue": float(s or 0)}
             for v, n, s in session.execute(scope_customers(stmt, actor))
         ],
+        on=RESULTS_DEPEND_ON,
     )
 
 
