@@ -11,13 +11,15 @@ One way for every page that changes something::
         checked = validate(TaskForm, form, request)
         if checked.errors:
             return render(..., status_code=422, form=checked)   # the form again, messages by field
-        with request.app.state.sessions() as db:
-            try:
+        try:
+            with changes(request) as db:                # all or nothing: one transaction
                 followups.create_task(db, actor=actor, **checked.data.model_dump())
-            except KehuError as exc:                    # unknown customer, taken id, ...
-                return render(..., status_code=..., form=checked.failed(exc, field="customer"))
-            db.commit()                                 # all or nothing: one transaction
+        except KehuError as exc:                        # unknown customer, taken id, ...
+            return render(..., status_code=..., form=checked.failed(exc, field="customer"))
         return done(request, "web_customer", "task_added", code=code)   # 303, then a notice
+
+The service's refusal leaves the ``with`` block (:func:`kehu.web.transaction.changes`), so
+it is rolled back: a refused form has written nothing.
 
 ``Posted`` refuses a form without the token of its session (:class:`CsrfError`, a 403
 page) before anything is read or written.  Messages are in the page's language.

@@ -21,6 +21,7 @@ from kehu.web.session import (
     optional_actor,
     session_token,
 )
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 YEAR = 365 * 24 * 3600
@@ -66,8 +67,8 @@ def login(
 ) -> Response:
     check_csrf(request, csrf_token)
     settings = request.app.state.settings
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             issued = users.sign_in(
                 db,
                 settings=settings,
@@ -75,11 +76,10 @@ def login(
                 password=password,
                 client=request.client.host if request.client else None,
             )
-        except RateLimitError:
-            return _login_page(request, next=_safe_next(next), error="login_throttled", status=429)
-        except AuthenticationError:
-            return _login_page(request, next=_safe_next(next), error="login_failed", status=401)
-        db.commit()
+    except RateLimitError:
+        return _login_page(request, next=_safe_next(next), error="login_throttled", status=429)
+    except AuthenticationError:
+        return _login_page(request, next=_safe_next(next), error="login_failed", status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -107,14 +107,13 @@ def logout(
     check_csrf(request, csrf_token)
     token = session_token(request)
     if token:
-        with request.app.state.sessions() as db:
+        with changes(request) as db:
             users.end_sessions(
                 db,
                 token=token,
                 secret_key=request.app.state.settings.secret_key,
                 everywhere=everywhere,
             )
-            db.commit()
     response = RedirectResponse(str(request.url_for("web_login_form")), status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -21,6 +21,7 @@ from kehu.web import texts
 from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 50
@@ -136,16 +137,15 @@ def add_user(request: Request, actor: PageUser, form: Posted) -> Response:
         checked = checked.error("rep_name", "web_admin_err_rep_name")
     if not checked.ok:
         return _page(request, actor, {"add": _no_password(checked)}, 422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             users.create_user(db, actor=actor, **checked.data.model_dump())
-        except ConflictError:
-            failed = checked.error("username", "web_admin_err_user_taken")
-            return _page(request, actor, {"add": _no_password(failed)}, 422)
-        except SchemaError:
-            failed = checked.error("username", "web_admin_err_username")
-            return _page(request, actor, {"add": _no_password(failed)}, 422)
-        db.commit()
+    except ConflictError:
+        failed = checked.error("username", "web_admin_err_user_taken")
+        return _page(request, actor, {"add": _no_password(failed)}, 422)
+    except SchemaError:
+        failed = checked.error("username", "web_admin_err_username")
+        return _page(request, actor, {"add": _no_password(failed)}, 422)
     return done(request, "web_admin", "user_added")
 
 
@@ -168,20 +168,17 @@ def change_role(request: Request, actor: PageUser, form: Posted) -> Response:
         checked = checked.error("rep_name", "web_admin_err_rep_name")
     if not checked.ok:
         return _page(request, actor, {"role": checked}, 422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             users.set_role(db, actor=actor, **checked.data.model_dump())
-        except NotFoundError:
-            return _page(
-                request, actor, {"role": checked.error("username", "web_admin_err_no_user")}, 422
-            )
-        except ConflictError:
-            return _page(
-                request, actor, {"role": checked.error("role", "web_admin_err_own_role")}, 422
-            )
-        except SchemaError as exc:
-            return _page(request, actor, {"role": checked.failed(exc, "role")}, 422)
-        db.commit()
+    except NotFoundError:
+        return _page(
+            request, actor, {"role": checked.error("username", "web_admin_err_no_user")}, 422
+        )
+    except ConflictError:
+        return _page(request, actor, {"role": checked.error("role", "web_admin_err_own_role")}, 422)
+    except SchemaError as exc:
+        return _page(request, actor, {"role": checked.failed(exc, "role")}, 422)
     return done(request, "web_admin", "role_changed")
 
 
@@ -198,16 +195,15 @@ def deactivate(request: Request, actor: PageUser, form: Posted) -> Response:
         checked = checked.error("confirm", "web_admin_err_confirm_user")
     if not checked.ok:
         return _page(request, actor, {"deactivate": checked}, 422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             users.deactivate(db, actor=actor, username=checked.data.username)
-        except NotFoundError:
-            failed = checked.error("username", "web_admin_err_no_user")
-            return _page(request, actor, {"deactivate": failed}, 422)
-        except ConflictError:
-            failed = checked.error("username", "web_admin_err_self")
-            return _page(request, actor, {"deactivate": failed}, 422)
-        db.commit()
+    except NotFoundError:
+        failed = checked.error("username", "web_admin_err_no_user")
+        return _page(request, actor, {"deactivate": failed}, 422)
+    except ConflictError:
+        failed = checked.error("username", "web_admin_err_self")
+        return _page(request, actor, {"deactivate": failed}, 422)
     return done(request, "web_admin", "user_deactivated")
 
 
@@ -223,16 +219,15 @@ def export_person(request: Request, actor: PageUser, form: Posted) -> Response:
     if not checked.ok:
         return _page(request, actor, {"export": checked}, 422)
     code = checked.data.code
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:  # the export's audit row
             data = privacy.export_person(
                 db, actor=actor, code=code, workspace=request.app.state.settings.workspace
             )
-        except NotFoundError:
-            return _page(
-                request, actor, {"export": checked.error("code", "web_admin_err_no_customer")}, 422
-            )
-        db.commit()
+    except NotFoundError:
+        return _page(
+            request, actor, {"export": checked.error("code", "web_admin_err_no_customer")}, 422
+        )
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     name = f"personal-data-{code}.json".encode("ascii", "replace").decode().replace('"', "_")
     return Response(
@@ -256,8 +251,8 @@ def anonymise(request: Request, actor: PageUser, form: Posted) -> Response:
         checked = checked.error("confirm", "web_admin_err_confirm_code")
     if not checked.ok:
         return _page(request, actor, {"anonymise": checked}, 422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             privacy.anonymise_person(
                 db,
                 actor=actor,
@@ -265,11 +260,10 @@ def anonymise(request: Request, actor: PageUser, form: Posted) -> Response:
                 note=checked.data.reason,
                 workspace=request.app.state.settings.workspace,
             )
-        except NotFoundError:
-            failed = checked.error("code", "web_admin_err_no_customer")
-            return _page(request, actor, {"anonymise": failed}, 422)
-        except KehuError as exc:
-            return _page(request, actor, {"anonymise": checked.failed(exc)}, 422)
-        db.commit()
-        privacy.drop_old_versions(db.get_bind())
+    except NotFoundError:
+        failed = checked.error("code", "web_admin_err_no_customer")
+        return _page(request, actor, {"anonymise": failed}, 422)
+    except KehuError as exc:
+        return _page(request, actor, {"anonymise": checked.failed(exc)}, 422)
+    privacy.drop_old_versions(request.app.state.engine)  # after the commit
     return done(request, "web_admin", "anonymised_admin")

@@ -24,6 +24,7 @@ from kehu.web import charts, texts
 from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 #: classifiers whose classes a campaign may target (the class columns of a refresh)
@@ -131,14 +132,15 @@ def create(request: Request, actor: PageUser, form: Posted) -> Response:
     if not checked.ok:
         return _list_page(request, actor, form=checked, status_code=422)
     got = checked.data
-    with request.app.state.sessions() as db:
-        try:
-            if got.action == "preview":
+    try:
+        if got.action == "preview":
+            with request.app.state.sessions() as db:  # a preview writes nothing
                 preview = campaigns.preview_audience(
                     db, actor=actor, target=target, channel=got.channel
                 )
                 db.rollback()
-                return _list_page(request, actor, form=checked, preview=preview)
+            return _list_page(request, actor, form=checked, preview=preview)
+        with changes(request) as db:
             campaign = campaigns.create_campaign(
                 db,
                 actor=actor,
@@ -150,13 +152,12 @@ def create(request: Request, actor: PageUser, form: Posted) -> Response:
                 response_days=got.response_days,
                 webhook_url=got.webhook_url,
             )
-        except FilterSyntaxError as exc:
-            return _list_page(request, actor, form=checked.failed(exc, "filter"), status_code=422)
-        except KehuError as exc:
-            field = "webhook_url" if "webhook_url" in str(exc) else "filter"
-            return _list_page(request, actor, form=checked.failed(exc, field), status_code=422)
-        db.commit()
-        cid = campaign.id
+            cid = campaign.id
+    except FilterSyntaxError as exc:
+        return _list_page(request, actor, form=checked.failed(exc, "filter"), status_code=422)
+    except KehuError as exc:
+        field = "webhook_url" if "webhook_url" in str(exc) else "filter"
+        return _list_page(request, actor, form=checked.failed(exc, field), status_code=422)
     return done(request, "web_campaign", "camp_created", campaign_id=cid)
 
 
@@ -231,13 +232,11 @@ def _stale(request: Request, actor: Actor, campaign_id: int, name: str, exc: Exc
 @router.post("/campaigns/{campaign_id}/build", name="web_campaign_build")
 def build(request: Request, actor: PageUser, form: Posted, campaign_id: CampaignId) -> Response:
     """Select the audience, exclude, split into treatment and control (a rebuild replaces)."""
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             campaigns.build_audience(db, actor=actor, campaign_id=campaign_id)
-        except (ConflictError, FilterSyntaxError) as exc:
-            db.rollback()
-            return _stale(request, actor, campaign_id, "build", exc)
-        db.commit()
+    except (ConflictError, FilterSyntaxError) as exc:
+        return _stale(request, actor, campaign_id, "build", exc)
     return done(request, "web_campaign", "camp_built", campaign_id=campaign_id)
 
 
@@ -258,35 +257,31 @@ def launch(request: Request, actor: PageUser, form: Posted, campaign_id: Campaig
         return _detail(request, actor, campaign_id, forms={"launch": checked}, status_code=422)
     day = checked.data.launched_on
     at = dt.datetime.combine(day, dt.time()) if day else None
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             campaign = campaigns.get_campaign(db, actor=actor, campaign_id=campaign_id)
             if campaign.launched_at is not None:
                 raise ConflictError("launched before")
             campaigns.launch(db, actor=actor, campaign_id=campaign_id, at=at)
-        except ConflictError:
-            db.rollback()
-            failed = checked.error("_form", "web_camp_err_stale")
-            return _detail(request, actor, campaign_id, forms={"launch": failed}, status_code=409)
-        db.commit()
+    except ConflictError:
+        failed = checked.error("_form", "web_camp_err_stale")
+        return _detail(request, actor, campaign_id, forms={"launch": failed}, status_code=409)
     return done(request, "web_campaign", "camp_launched", campaign_id=campaign_id)
 
 
 @router.post("/campaigns/{campaign_id}/send", name="web_campaign_send")
 def send(request: Request, actor: PageUser, form: Posted, campaign_id: CampaignId) -> Response:
     """POST the treatment members not yet sent to the campaign's webhook."""
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             got = campaigns.send_to_webhook(
                 db,
                 actor=actor,
                 campaign_id=campaign_id,
                 signing_key=request.app.state.settings.webhook_secret,
             )
-        except ConflictError as exc:
-            db.rollback()
-            return _stale(request, actor, campaign_id, "send", exc)
-        db.commit()
+    except ConflictError as exc:
+        return _stale(request, actor, campaign_id, "send", exc)
     notice = "camp_sent" if not got["failed"] else "camp_send_failed"
     return done(request, "web_campaign", notice, campaign_id=campaign_id)
 
@@ -300,15 +295,13 @@ def export(
     group: Annotated[Literal["treatment", "control", "all"], Query()] = "treatment",
 ) -> Response:
     """The member list through the same export service as the API (cells never formulas)."""
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:  # the audit row
             data, media = campaigns.export_members(
                 db, actor=actor, campaign_id=campaign_id, format=format, group=group
             )
-        except ConflictError as exc:
-            db.rollback()
-            return _stale(request, actor, campaign_id, "build", exc)
-        db.commit()  # the audit row
+    except ConflictError as exc:
+        return _stale(request, actor, campaign_id, "build", exc)
     return Response(
         data,
         media_type=media,

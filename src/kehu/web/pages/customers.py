@@ -26,6 +26,7 @@ from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.pages.feedback import _category as _feedback_category
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 #: classifiers offered as list filters (every class column the refresh writes), display order
@@ -147,9 +148,8 @@ def customer_export(
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
     """The filtered list as a file: the same export service as the API (cells never formulas)."""
-    with request.app.state.sessions() as db:
+    with changes(request) as db:  # the export's audit row
         data, media = customers.export_customers(db, actor=actor, format=format, **filters.chosen)
-        db.commit()
     name = f"customers.{format}"
     return Response(
         data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'}
@@ -228,12 +228,11 @@ def add_interaction(request: Request, actor: PageUser, form: Posted, code: Code)
         checked = checked.error("occurred_at", "web_err_future")
     if not checked.ok:
         return _refused(request, actor, code, "interaction", checked)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             followups.record_interaction(db, actor=actor, code=code, **checked.data.model_dump())
-        except SchemaError as exc:
-            return _refused(request, actor, code, "interaction", checked.failed(exc))
-        db.commit()
+    except SchemaError as exc:
+        return _refused(request, actor, code, "interaction", checked.failed(exc))
     return done(request, "web_customer", "interaction_logged", code=code)
 
 
@@ -254,12 +253,11 @@ def add_task(request: Request, actor: PageUser, form: Posted, code: Code) -> Res
     checked = validate(TaskForm, form, request)
     if not checked.ok:
         return _refused(request, actor, code, "task", checked)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             followups.create_task(db, actor=actor, code=code, **checked.data.model_dump())
-        except SchemaError as exc:
-            return _refused(request, actor, code, "task", checked.failed(exc, "title"))
-        db.commit()
+    except SchemaError as exc:
+        return _refused(request, actor, code, "task", checked.failed(exc, "title"))
     return done(request, "web_customer", "task_added", code=code)
 
 
@@ -280,9 +278,10 @@ def complete_task(request: Request, actor: Actor, form: Any, code: str | None) -
     if not checked.ok:
         return checked
     got = checked.data
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             task = followups.get_task(db, actor=actor, task_id=got.task_id)
+            # refusals before the first write: the block commits nothing
             if code is not None and task["customer_id"] != code:
                 return checked.error("task_id", "web_err_not_found")
             if task["status"] != "open":  # a stale form: the task was closed meanwhile
@@ -296,9 +295,8 @@ def complete_task(request: Request, actor: Actor, form: Any, code: str | None) -
                 task_id=got.task_id,
                 complete_task=True,
             )
-        except KehuError as exc:
-            return checked.failed(exc, "task_id")
-        db.commit()
+    except KehuError as exc:
+        return checked.failed(exc, "task_id")
     return checked
 
 
@@ -324,8 +322,8 @@ def add_feedback(request: Request, actor: PageUser, form: Posted, code: Code) ->
         checked = checked.error("text", "web_err_text_or_rating")
     if not checked.ok:
         return _refused(request, actor, code, "feedback", checked)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             feedback.record_feedback(
                 db,
                 actor=actor,
@@ -333,9 +331,8 @@ def add_feedback(request: Request, actor: PageUser, form: Posted, code: Code) ->
                 code=code,
                 **checked.data.model_dump(),
             )
-        except SchemaError as exc:
-            return _refused(request, actor, code, "feedback", checked.failed(exc))
-        db.commit()
+    except SchemaError as exc:
+        return _refused(request, actor, code, "feedback", checked.failed(exc))
     return done(request, "web_customer", "feedback_added", code=code)
 
 
@@ -351,14 +348,13 @@ def set_consent(request: Request, actor: PageUser, form: Posted, code: Code) -> 
     checked = validate(ConsentForm, form, request)
     if not checked.ok:
         return _refused(request, actor, code, "consent", checked)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             privacy.record_consent(
                 db, actor=actor, code=code, source="web", **checked.data.model_dump()
             )
-        except SchemaError as exc:
-            return _refused(request, actor, code, "consent", checked.failed(exc, "purpose"))
-        db.commit()
+    except SchemaError as exc:
+        return _refused(request, actor, code, "consent", checked.failed(exc, "purpose"))
     return done(request, "web_customer", "consent_recorded", code=code)
 
 
@@ -375,27 +371,25 @@ def adjust_points(request: Request, actor: PageUser, form: Posted, code: Code) -
         checked = checked.error("points", "web_err_points_zero")
     if not checked.ok:
         return _refused(request, actor, code, "points", checked)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             loyalty.adjust(db, actor=actor, code=code, **checked.data.model_dump())
-        except ConflictError:  # a debit beyond the balance
-            return _refused(
-                request, actor, code, "points", checked.error("points", "web_err_points_balance")
-            )
-        except SchemaError as exc:
-            return _refused(request, actor, code, "points", checked.failed(exc, "points"))
-        db.commit()
+    except ConflictError:  # a debit beyond the balance
+        return _refused(
+            request, actor, code, "points", checked.error("points", "web_err_points_balance")
+        )
+    except SchemaError as exc:
+        return _refused(request, actor, code, "points", checked.failed(exc, "points"))
     return done(request, "web_customer", "points_adjusted", code=code)
 
 
 @router.post("/customers/{code}/personal-data", name="web_customer_personal_data")
 def export_personal_data(request: Request, actor: PageUser, form: Posted, code: Code) -> Response:
     """The person's data (an access request) as a JSON download; the export is audited."""
-    with request.app.state.sessions() as db:
+    with changes(request) as db:  # the export's audit row
         data = privacy.export_person(
             db, actor=actor, code=code, workspace=request.app.state.settings.workspace
         )
-        db.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     name = f"personal-data-{code}.json".encode("ascii", "replace").decode()
     return Response(
@@ -418,7 +412,7 @@ def anonymise(request: Request, actor: PageUser, form: Posted, code: Code) -> Re
         checked = checked.error("confirm", "web_err_confirm_id")
     if not checked.ok:
         return _refused(request, actor, code, "anonymise", checked)
-    with request.app.state.sessions() as db:
+    with changes(request) as db:
         privacy.anonymise_person(
             db,
             actor=actor,
@@ -426,6 +420,5 @@ def anonymise(request: Request, actor: PageUser, form: Posted, code: Code) -> Re
             note=checked.data.reason,
             workspace=request.app.state.settings.workspace,
         )
-        db.commit()
-        privacy.drop_old_versions(db.get_bind())
+    privacy.drop_old_versions(request.app.state.engine)  # after the commit
     return done(request, "web_customer", "anonymised", code=code)

@@ -23,6 +23,7 @@ from kehu.web import charts, texts
 from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 SENTIMENTS = ("positive", "neutral", "negative")
@@ -260,11 +261,11 @@ def correct_category(
     ):
         checked = checked.error("category", "web_fb_err_category")
     if checked.ok:
-        with request.app.state.sessions() as db:
-            try:
+        try:
+            with changes(request) as db:
                 current = feedback.get_feedback(db, actor=actor, feedback_id=feedback_id)
                 if checked.data.was is not None and current["category"] != checked.data.was:
-                    checked = checked.error("category", "web_fb_err_stale")
+                    checked = checked.error("category", "web_fb_err_stale")  # nothing written
                 else:
                     feedback.update_feedback(
                         db,
@@ -273,11 +274,10 @@ def correct_category(
                         feedback_id=feedback_id,
                         category=checked.data.category,
                     )
-                    db.commit()
-            except NotFoundError:
-                raise  # another rep's feedback: the 404 page, as for a missing one
-            except KehuError as exc:
-                checked = checked.failed(exc, field="category")
+        except NotFoundError:
+            raise  # another rep's feedback: the 404 page, as for a missing one
+        except KehuError as exc:
+            checked = checked.failed(exc, field="category")
     if not checked.ok:
         return _page(request, actor, corrections={feedback_id: checked}, status_code=422)
     return done(request, "web_feedback", "feedback_category")

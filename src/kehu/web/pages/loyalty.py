@@ -24,6 +24,7 @@ from kehu.services.access import Actor, require
 from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.render import render
 from kehu.web.session import PageUser
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 LEDGER_PAGE = 25
@@ -146,8 +147,8 @@ def redeem(request: Request, actor: PageUser, form: Posted, code: Code) -> Respo
     if not checked.ok:
         return _page(request, actor, code, forms={"redeem": checked}, status_code=422)
     got = checked.data
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             posting = loyalty.redeem(
                 db,
                 actor=actor,
@@ -156,11 +157,9 @@ def redeem(request: Request, actor: PageUser, form: Posted, code: Code) -> Respo
                 note=got.note,
                 request_id=got.request_id,
             )
-        except ConflictError:
-            db.rollback()
-            failed = checked.error("points", "web_loy_err_balance")
-            return _page(request, actor, code, forms={"redeem": failed}, status_code=422)
-        db.commit()
+    except ConflictError:
+        failed = checked.error("points", "web_loy_err_balance")
+        return _page(request, actor, code, forms={"redeem": failed}, status_code=422)
     notice = "loy_redeemed" if posting.created else "loy_posted_before"
     return done(request, "web_loyalty_member", notice, code=code)
 
@@ -181,8 +180,8 @@ def adjust(request: Request, actor: PageUser, form: Posted, code: Code) -> Respo
     if not checked.ok:
         return _page(request, actor, code, forms={"adjust": checked}, status_code=422)
     got = checked.data
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             posting = loyalty.adjust(
                 db,
                 actor=actor,
@@ -191,11 +190,9 @@ def adjust(request: Request, actor: PageUser, form: Posted, code: Code) -> Respo
                 reason=got.reason,
                 request_id=got.request_id,
             )
-        except ConflictError:  # a debit beyond the balance, or a retry with other points
-            db.rollback()
-            failed = checked.error("points", "web_loy_err_balance")
-            return _page(request, actor, code, forms={"adjust": failed}, status_code=422)
-        db.commit()
+    except ConflictError:  # a debit beyond the balance, or a retry with other points
+        failed = checked.error("points", "web_loy_err_balance")
+        return _page(request, actor, code, forms={"adjust": failed}, status_code=422)
     notice = "loy_adjusted" if posting.created else "loy_posted_before"
     return done(request, "web_loyalty_member", notice, code=code)
 
@@ -242,22 +239,22 @@ def set_rules(request: Request, actor: PageUser, form: Posted) -> Response:
     if not checked.ok:
         return _page(request, actor, forms={"rules": checked}, status_code=422)
     got = checked.data
-    with request.app.state.sessions() as db:
-        current = loyalty.current_rules(db)
-        if got.base != _rules_key(current):  # someone changed the rules since the form was read
-            db.rollback()
-            stale = checked.error("_form", "web_loy_err_rules_stale")
-            return _page(request, actor, forms={"rules": stale}, status_code=409)
-        values = {
-            **current.model_dump(),
-            **got.model_dump(exclude={"tiers", "base"}),
-            "tiers": tiers,
-        }
-        try:
-            loyalty.set_rules(db, actor=actor, rules=values)
-        except SchemaError:
-            db.rollback()
-            failed = checked.error("tiers", "web_loy_err_tiers")
-            return _page(request, actor, forms={"rules": failed}, status_code=422)
-        db.commit()
+    try:
+        with changes(request) as db:
+            current = loyalty.current_rules(db)
+            # someone changed the rules since the form was read: write nothing
+            stale = got.base != _rules_key(current)
+            if not stale:
+                values = {
+                    **current.model_dump(),
+                    **got.model_dump(exclude={"tiers", "base"}),
+                    "tiers": tiers,
+                }
+                loyalty.set_rules(db, actor=actor, rules=values)
+    except SchemaError:
+        failed = checked.error("tiers", "web_loy_err_tiers")
+        return _page(request, actor, forms={"rules": failed}, status_code=422)
+    if stale:
+        stale_form = checked.error("_form", "web_loy_err_rules_stale")
+        return _page(request, actor, forms={"rules": stale_form}, status_code=409)
     return done(request, "web_loyalty", "loy_rules_saved")

@@ -21,6 +21,7 @@ from kehu.services.access import Actor, require
 from kehu.web.forms import Posted, done
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 RunId = Annotated[int, Path(ge=1, le=2**62)]
@@ -142,13 +143,12 @@ def run_export(request: Request, actor: PageUser, run_id: RunId) -> Response:
     download answers 404 with the page saying so.
     """
     require(actor, "customers.export")
-    with request.app.state.sessions() as db:
+    with changes(request) as db:  # the export's audit row
         refresh.get_run(db, actor=actor, run_id=run_id)
         current = refresh.current_run(db)
         if current is None or current.id != run_id:
             raise NotFoundError(f"run {run_id} is not the current run")
         data, media = customers.export_customers(db, actor=actor, format="xlsx")
-        db.commit()
     return Response(
         data,
         media_type=media,

@@ -14,6 +14,7 @@ from kehu.services.access import Actor
 from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.render import render
 from kehu.web.session import LANG_COOKIE, PageUser, language, session_token
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 YEAR = 365 * 24 * 3600
@@ -50,9 +51,8 @@ def save_language(request: Request, actor: PageUser, form: Posted) -> Response:
     if not checked.ok:
         return _page(request, actor, {"language": checked}, 422)
     chosen = checked.data.language
-    with request.app.state.sessions() as db:
+    with changes(request) as db:
         users.set_language(db, actor=actor, language=chosen)
-        db.commit()
     response = done(request, "web_settings", "language_saved")
     response.set_cookie(
         LANG_COOKIE, chosen, max_age=YEAR, samesite="lax", secure=request.url.scheme == "https"
@@ -73,8 +73,8 @@ def change_password(request: Request, actor: PageUser, form: Posted) -> Response
         checked = checked.error("again", "web_err_passwords_differ")
     if not checked.ok:
         return _page(request, actor, {"password": _without_passwords(checked)}, 422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             users.change_password(
                 db,
                 actor=actor,
@@ -83,16 +83,15 @@ def change_password(request: Request, actor: PageUser, form: Posted) -> Response
                 secret_key=request.app.state.settings.secret_key,
                 keep_token=session_token(request),
             )
-        except RateLimitError:
-            failed = checked.error("current", "web_err_password_throttled")
-            return _page(request, actor, {"password": _without_passwords(failed)}, 429)
-        except AuthenticationError:
-            failed = checked.error("current", "web_err_password_wrong")
-            return _page(request, actor, {"password": _without_passwords(failed)}, 422)
-        except SchemaError as exc:
-            failed = checked.failed(exc, "new")
-            return _page(request, actor, {"password": _without_passwords(failed)}, 422)
-        db.commit()
+    except RateLimitError:
+        failed = checked.error("current", "web_err_password_throttled")
+        return _page(request, actor, {"password": _without_passwords(failed)}, 429)
+    except AuthenticationError:
+        failed = checked.error("current", "web_err_password_wrong")
+        return _page(request, actor, {"password": _without_passwords(failed)}, 422)
+    except SchemaError as exc:
+        failed = checked.failed(exc, "new")
+        return _page(request, actor, {"password": _without_passwords(failed)}, 422)
     return done(request, "web_settings", "password_changed")
 
 

@@ -24,6 +24,7 @@ from kehu.web import charts, texts
 from kehu.web.forms import Checked, Posted, blank, done, validate
 from kehu.web.render import render
 from kehu.web.session import PageUser, language
+from kehu.web.transaction import changes
 
 router = APIRouter(include_in_schema=False)
 MonthQuery = Annotated[str | None, Query(max_length=20)]
@@ -242,19 +243,18 @@ def set_targets(request: Request, actor: PageUser, form: Posted) -> Response:
     if not posted:
         checked = checked.error("_form", "web_targets_none")
         return _targets_page(request, actor, month_text, form=checked, status_code=422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             targets.set_targets(
                 db,
                 actor=actor,
                 rows=[{k: v for k, v in p.items() if k != "_field"} for p in posted],
                 source="web",
             )
-        except SchemaError as exc:
-            field = posted[getattr(exc, "row", 0)]["_field"]
-            checked = checked.failed(exc, field)
-            return _targets_page(request, actor, month_text, form=checked, status_code=422)
-        db.commit()
+    except SchemaError as exc:
+        field = posted[getattr(exc, "row", 0)]["_field"]
+        checked = checked.failed(exc, field)
+        return _targets_page(request, actor, month_text, form=checked, status_code=422)
     return done(request, "web_targets", "targets_saved")
 
 
@@ -274,21 +274,20 @@ def upload_targets(request: Request, actor: PageUser, form: Posted) -> Response:
     if len(data) > MAX_UPLOAD:
         checked = checked.error("file", "web_targets_too_big")
         return _targets_page(request, actor, None, upload=checked, status_code=422)
-    with request.app.state.sessions() as db:
-        try:
+    try:
+        with changes(request) as db:
             targets.upload_targets(db, actor=actor, filename=file.filename[:200], data=data)
-        except targets.UploadError as exc:
-            checked = checked.error(
-                "file",
-                "web_targets_upload_error",
-                file=exc.file,
-                row=exc.row,
-                column=exc.column,
-                reason=exc.reason,
-            )
-            return _targets_page(request, actor, None, upload=checked, status_code=422)
-        except SchemaError as exc:
-            checked = checked.failed(exc, "file")
-            return _targets_page(request, actor, None, upload=checked, status_code=422)
-        db.commit()
+    except targets.UploadError as exc:
+        checked = checked.error(
+            "file",
+            "web_targets_upload_error",
+            file=exc.file,
+            row=exc.row,
+            column=exc.column,
+            reason=exc.reason,
+        )
+        return _targets_page(request, actor, None, upload=checked, status_code=422)
+    except SchemaError as exc:
+        checked = checked.failed(exc, "file")
+        return _targets_page(request, actor, None, upload=checked, status_code=422)
     return done(request, "web_targets", "targets_uploaded")
