@@ -261,6 +261,9 @@ def _activity(workspace: Path, reps: list[str]) -> None:
                 ):
                     with contextlib.suppress(Exception), s.begin_nested():
                         loyalty.earn_for_order(s, actor=actors["boss"], order_no=order_no)
+            # the nightly job: members' tiers from their spend up to the data's last day
+            last = s.scalar(select(func.max(Order.order_time))).date()
+            loyalty.recompute_tiers(s, actor=actors["boss"], as_of=last + dt.timedelta(days=1))
             # the campaign targets the largest class of recent buyers, so that its response
             # window has orders; most of them agreed to SMS marketing (the rest are left out)
             top = s.scalar(
