@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from kehu.exceptions import ConfigError
+from kehu.writers import write_csv
 
 #: Chinese New Year's day (春节, 正月初一) per year; the festival effect is only
 #: simulated for the years listed here.
@@ -306,20 +307,17 @@ def generate_demo(
     orders = _orders(rng, cust, products, first_day, days)
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     paths = {
         "customers": out / "customers.csv",
         "products": out / "products.csv",
         "orders": out / "orders.csv",
     }
-    cust_table = cust["table"]
-    cust_table.to_csv(paths["customers"], index=False, encoding="utf-8-sig")
-    products.drop(columns=["_premium"]).to_csv(
-        paths["products"], index=False, encoding="utf-8-sig", float_format="%.2f"
-    )
-    orders.to_csv(
+    write_csv(paths["customers"], cust["table"])
+    write_csv(paths["products"], products.drop(columns=["_premium"]), float_format="%.2f")
+    # the orders as a Chinese ERP exports them: GBK, two decimals, full timestamps
+    write_csv(
         paths["orders"],
-        index=False,
+        orders,
         encoding="gbk",
         float_format="%.2f",
         date_format="%Y-%m-%d %H:%M:%S",

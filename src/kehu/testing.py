@@ -32,6 +32,7 @@ from kehu.services.store_load import load_files
 from kehu.store.engine import make_engine, session_factory
 from kehu.store.migrate import upgrade
 from kehu.store.models import Base
+from kehu.writers import write_text
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgresql")
@@ -231,9 +232,9 @@ def write_sample(folder: Path) -> dict[str, Path]:
         "products": folder / "products.csv",
         "orders": folder / "orders.csv",
     }
-    paths["customers"].write_text(SAMPLE_CUSTOMERS, encoding="utf-8")
-    paths["products"].write_text(SAMPLE_PRODUCTS, encoding="utf-8")
-    paths["orders"].write_text(sample_orders_csv(), encoding="utf-8")
+    write_text(paths["customers"], SAMPLE_CUSTOMERS)
+    write_text(paths["products"], SAMPLE_PRODUCTS)
+    write_text(paths["orders"], sample_orders_csv())
     return paths
 
 

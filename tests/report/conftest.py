@@ -16,7 +16,7 @@ from kehu.analytics.playbook import Playbook
 from kehu.analytics.profile import class_profile
 from kehu.analytics.rfm import rfm_summary
 from kehu.i18n import LABELS_ZH, RFM8_EN
-from kehu.report.data import ReportData
+from kehu.services.understanding import ReportData
 
 AS_OF = dt.date(2024, 7, 1)
 

@@ -10,8 +10,8 @@ import pytest
 
 from kehu.exceptions import ConfigError, SchemaError
 from kehu.i18n import LABELS_ZH, RFM8_EN
-from kehu.report.data import ReportData
 from kehu.report.html import render_report, write_report
+from kehu.services.understanding import ReportData
 
 CHARTS = [
     "chart-classes-rfm8",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from kehu.analytics.schema import RFM_COLUMNS
 from kehu.config import Settings
 from kehu.demo import generate_demo
-from kehu.services.analysis import analyze
+from kehu.report.outputs import analysis_files
+from kehu.services import analysis
 from kehu.services.predictions import PREDICTION_COLUMNS
 from kehu.services.runs import RunStore
 
@@ -27,6 +29,13 @@ CLASS_COLUMNS = (
     "cluster",
     "cluster_label",
 )
+
+
+def analyze(paths, *, out_dir, settings, **kwargs):
+    """As `kehu analyze` does: the job (runs kept in OUT/runs), then its files in OUT."""
+    result = analysis.analyze(paths, settings=settings, runs_dir=out_dir / "runs", **kwargs)
+    files = analysis_files(result, out_dir, settings.lang)
+    return SimpleNamespace(**vars(result), files=files, out_dir=out_dir)
 
 
 @pytest.fixture(scope="module")

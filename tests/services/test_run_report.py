@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 
 from kehu.exceptions import NotFoundError
-from kehu.services import run_report as run_report_mod
+from kehu.report import outputs as run_report_mod
+from kehu.report.outputs import report_path, run_report
 from kehu.services.access import Actor
 from kehu.services.refresh import refresh
-from kehu.services.run_report import report_path, run_report
 
 AS_OF = dt.date(2024, 7, 1)
 BOSS = Actor(user_id=None, username="boss", role="manager")

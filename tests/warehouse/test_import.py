@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from kehu.exceptions import DataImportError, SchemaError
+from kehu.report.outputs import import_files
 from kehu.warehouse import ImportOptions, connect, import_customers, import_orders, tables
 
 HEADER = ["客户编号", "单据编号", "下单时间", "商品编码", "商品名称", "数量", "单价", "实付金额",
@@ -312,7 +313,7 @@ def test_glob_and_write_rejects(tmp_path):
     res = import_orders(str(tmp_path / "x*.csv"))
     assert res.summary.rows_read == 10 and len(res.summary.files) == 2
     assert res.summary.set_aside["duplicate"] == 2  # x2's only row repeats x1's row 2
-    out = res.write_rejects(tmp_path / "rejects.csv")
+    out = import_files(res, tmp_path)["rejects"]
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = raw.decode("utf-8-sig").splitlines()

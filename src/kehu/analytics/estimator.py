@@ -14,7 +14,7 @@ arrays) and one ``arrays/<name>.npy`` per array, read with
 from anyone is safe to open; a file of another kind, another format version,
 a damaged file or a pickle (what older kehu versions wrote for churn and
 forecast models) gets a :class:`~kehu.exceptions.ModelFileError` that says
-which.  :meth:`~SavedEstimator.save` writes through :func:`kehu.atomic.atomic_path`,
+which.  :meth:`~SavedEstimator.save` writes through :func:`kehu.writers.atomic_zip`,
 so a failed save leaves an earlier file whole.
 """
 
@@ -29,8 +29,8 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from kehu.atomic import atomic_path
 from kehu.exceptions import ConfigError, ModelFileError, ModelFileNotFoundError, NotFittedError
+from kehu.writers import atomic_zip
 
 #: the ``format`` of every saved model's manifest, and its version
 FORMAT = "kehu.model"
@@ -144,7 +144,7 @@ class SavedEstimator(Estimator):
             "arrays": members,
         }
         path = Path(path)
-        with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        with atomic_zip(path) as zf:
             text = json.dumps(manifest, ensure_ascii=False, indent=1)
             zf.writestr(MANIFEST, text.encode("utf-8"))
             for name, member in members.items():

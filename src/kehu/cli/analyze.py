@@ -83,21 +83,23 @@ def analyze_cmd(
       kehu analyze exports/*.xlsx --map 'amount=实收金额' --config kehu.yaml
     """
     from kehu.i18n import label
+    from kehu.report.outputs import analysis_files
     from kehu.services.analysis import ANALYZE_STEPS, analyze
 
     settings = settings_from(config, as_of=as_of, lang=lang)
-    with steps_progress(ANALYZE_STEPS, STEP_LABELS[settings.lang]) as on_step:
+    with steps_progress((*ANALYZE_STEPS, "write"), STEP_LABELS[settings.lang]) as on_step:
         result = analyze(
             paths,
-            out_dir=out_dir,
             settings=settings,
+            runs_dir=runs_dir or out_dir / "runs",
             customers=as_list(customers),
             products=as_list(products),
             mapping=mapping or (),
             db=db,
-            runs_dir=runs_dir,
             on_step=on_step,
         )
+        on_step("write")
+        files = analysis_files(result, out_dir, settings.lang)
     _print_import(result.classified.imported.summary, settings.lang)
     zh = settings.lang == "zh"
     n = len(result.customers)
@@ -111,7 +113,7 @@ def analyze_cmd(
             out.print(f"  {label('rfm8', value, settings.lang)}: {count:,} ({count / n:.1%})")
     for note in result.notes:
         out.print(f"[dim]{note}[/]")
-    print_files(result.files)
+    print_files(files)
 
 
 def classify_cmd(
@@ -133,19 +135,23 @@ def classify_cmd(
 
       kehu classify orders/*.parquet --as-of 2024-07-01 --out customers.parquet
     """
+    from kehu.exceptions import ConfigError
     from kehu.services.analysis import classify_files
+    from kehu.writers import write_parquet
 
+    if out_file.suffix.lower() != ".parquet":
+        raise ConfigError(f"--out must be a .parquet file, got {out_file}")
     settings = settings_from(config, as_of=as_of)
     with console.status("classifying…"):
         result = classify_files(
             paths,
             settings=settings,
-            out=out_file,
             customers=as_list(customers),
             products=as_list(products),
             mapping=mapping or (),
             db=db,
         )
+        write_parquet(out_file, result.table.order_by("customer_id"))
     out.print(f"as of {result.as_of}: per-customer table → {out_file}")
 
 
@@ -201,8 +207,8 @@ def import_cmd(
 
       kehu import 订单.csv --map 'amount=实收金额' --db shop.duckdb --out out/
     """
+    from kehu.report.outputs import import_files
     from kehu.services.analysis import load
-    from kehu.services.understanding import write_import_files
 
     settings = settings_from(config, lang=lang)
     with console.status("importing…"):
@@ -214,7 +220,7 @@ def import_cmd(
             mapping=mapping or (),
             db=db,
         )
-        files = write_import_files(imported, out_dir)
+        files = import_files(imported, out_dir)
     _print_import(imported.summary, settings.lang)
     print_files(files)
 

@@ -70,14 +70,15 @@ def clv_cmd(
 
       kehu clv cdnow_sample.parquet --calibration-end 1997-09-30 --holdout-end 1998-06-30 --out clv/
     """
-    from kehu.services.predict import clv_files
+    from kehu.report.outputs import check_formats, prediction_files
+    from kehu.services.predict import clv
 
     settings = settings_from(config, lang=lang)
+    check_formats(formats or ())
     with console.status("fitting lifetime-value models…"):
-        result = clv_files(
+        result = clv(
             paths,
             settings=settings,
-            out_dir=out_dir,
             calibration_end=calibration_end,
             holdout_end=holdout_end,
             unit=time_unit,
@@ -86,18 +87,19 @@ def clv_cmd(
             discount_rate=discount_rate,
             margin=margin,
             mapping=mapping or (),
-            formats=formats or (),
         )
-    p = result.params
+        files = prediction_files(result, out_dir, formats=formats or (), lang=settings.lang)
+    p = result.figures["params"]
     params = ", ".join(f"{k} = {v:.4g}" for k, v in p["params"].items())
     out.print(f"{p['model']}: {params}; log-likelihood {p['log_likelihood']:.1f}")
     if p["spend_params"]:
         spend = ", ".join(f"{k} = {v:.4g}" for k, v in p["spend_params"].items())
         out.print(f"gamma-gamma: {spend}")
-    if result.holdout is not None:
-        actual, predicted = result.holdout.actual.sum(), result.holdout.predicted.sum()
+    if "holdout" in result.tables:
+        holdout = result.tables["holdout"]
+        actual, predicted = holdout.actual.sum(), holdout.predicted.sum()
         out.print(f"holdout repeat purchases: actual {actual:,.0f}, predicted {predicted:,.0f}")
-    print_files(result.files)
+    print_files(files)
 
 
 def recommend_cmd(
@@ -130,9 +132,11 @@ def recommend_cmd(
 
       kehu recommend online_retail.parquet --split-date 2011-09-01 --out rec/
     """
-    from kehu.services.predict import recommend_files
+    from kehu.report.outputs import check_formats, prediction_files
+    from kehu.services.predict import recommend
 
     settings = settings_from(config, lang=lang)
+    check_formats(formats or ())
     ids: list[str] = []
     if opt_out is not None:
         if not opt_out.is_file():
@@ -141,23 +145,22 @@ def recommend_cmd(
             raise ConfigError(f"--opt-out file not found: {opt_out}")
         ids = [x.strip() for x in opt_out.read_text(encoding="utf-8-sig").splitlines() if x.strip()]
     with console.status("fitting the recommender…"):
-        result = recommend_files(
+        result = recommend(
             paths,
             settings=settings,
-            out_dir=out_dir,
             split_date=split_date,
             k=k,
             model=model,
             opt_out=ids,
             mapping=mapping or (),
-            formats=formats or (),
         )
+        files = prediction_files(result, out_dir, formats=formats or (), lang=settings.lang)
     if result.metrics:
         for name in ("model", "global_popularity", "segment_popularity"):
             m = result.metrics[name]
             figures = ", ".join(f"{key} {value:.4f}" for key, value in m.items())
             out.print(f"{name}: {figures}")
-    print_files(result.files)
+    print_files(files)
 
 
 def churn_cmd(
@@ -190,28 +193,29 @@ def churn_cmd(
 
       kehu churn online_retail.parquet --cutoff 2011-09-01 --horizon 90 --out churn/
     """
-    from kehu.services.predict import churn_files
+    from kehu.report.outputs import check_formats, prediction_files
+    from kehu.services.predict import churn
 
     settings = settings_from(config, as_of=as_of, lang=lang)
+    check_formats(formats or ())
     with console.status("fitting the churn model…"):
-        result = churn_files(
+        result = churn(
             paths,
             settings=settings,
-            out_dir=out_dir,
             cutoff=cutoff,
             horizon_days=horizon,
             customers=as_list(customers),
             products=as_list(products),
             mapping=mapping or (),
-            formats=formats or (),
         )
+        files = prediction_files(result, out_dir, formats=formats or (), lang=settings.lang)
     if result.metrics:
         for name, m in result.metrics["metrics"].items():
             figures = ", ".join(
                 f"{key} {value:.3f}" for key, value in m.items() if isinstance(value, float)
             )
             out.print(f"{name}: {figures}")
-    print_files(result.files)
+    print_files(files)
 
 
 def forecast_cmd(
@@ -255,14 +259,15 @@ def forecast_cmd(
 
       kehu forecast orders.parquet --freq M --horizon 6 --backtest --out fc/
     """
-    from kehu.services.predict import forecast_files
+    from kehu.report.outputs import check_formats, prediction_files
+    from kehu.services.predict import forecast
 
     settings = settings_from(config, lang=lang)
+    check_formats(formats or ())
     with console.status("forecasting…"):
-        result = forecast_files(
+        result = forecast(
             paths,
             settings=settings,
-            out_dir=out_dir,
             by=by,
             freq=freq,
             horizon=horizon,
@@ -273,9 +278,9 @@ def forecast_cmd(
             customers=as_list(customers),
             products=as_list(products),
             mapping=mapping or (),
-            formats=formats or (),
         )
+        files = prediction_files(result, out_dir, formats=formats or (), lang=settings.lang)
     if result.metrics:
         for name, m in result.metrics["overall"].items():
             out.print(f"{name}: MASE {m['mase']:.3f}, sMAPE {m['smape']:.2f}")
-    print_files(result.files)
+    print_files(files)

@@ -4,8 +4,8 @@
 (translated headers and class names, frozen header row, autofilter, column
 widths fitted to the content), one sheet per class profile and the playbook.
 Every file is written to a temporary name and renamed, so an interrupted run
-never leaves half a workbook.  Cells are written by :mod:`kehu.services.export`,
-the writer of every export: a text is never a formula.
+never leaves half a workbook.  Cells are written by :mod:`kehu.writers`,
+the writer of every file: a text is never a formula.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from kehu.atomic import atomic_path
+from kehu import writers
 from kehu.exceptions import ConfigError
 from kehu.i18n import CLASS_COLUMNS, check_lang, header, label, text, translate_frame_labels
-from kehu.services import export
+from kehu.writers import atomic_path
 
 MAX_WIDTH = 60
 SHARE_COLUMNS = {"customer_share", "revenue_share", "share", "retention", "repeat_rate", "growth"}
@@ -88,13 +88,12 @@ def write_table(
             "use .parquet, .csv or .xlsx"
         )
     shown = _display(df, lang) if translate_values else _translate_headers(df, lang)
+    if ext == ".parquet":
+        return writers.write_parquet(path, df)
+    if ext == ".csv":
+        return writers.write_csv(path, shown)
     with atomic_path(path) as tmp:
-        if ext == ".parquet":
-            df.to_parquet(tmp, index=False)
-        elif ext == ".csv":
-            export.frame_to_csv(shown, tmp)
-        else:
-            _write_xlsx([(path.stem, shown)], str(tmp))
+        _write_xlsx([(path.stem, shown)], str(tmp))
     return path
 
 
@@ -148,11 +147,11 @@ def _write_xlsx(sheets: list[tuple[str, pd.DataFrame]], path: str) -> None:
     # xlsxwriter directly, a column at a time: pandas' to_excel styles every cell
     # in Python and was ten times slower on customer lists of tens of thousands
     used: set[str] = set()
-    with export.workbook(path) as book:
+    with writers.workbook(path) as book:
         head_props = {"bold": True, "bg_color": "#EEF2F7", "border": 1, "text_wrap": True}
         head = book.add_format(head_props)
-        quoted_head = export.quoted_format(book, head_props)
-        quoted = export.quoted_format(book)
+        quoted_head = writers.quoted_format(book, head_props)
+        quoted = writers.quoted_format(book)
         formats = {
             "pct": book.add_format({"num_format": "0.0%"}),
             "money": book.add_format({"num_format": "#,##0.00"}),
@@ -170,8 +169,8 @@ def _write_xlsx(sheets: list[tuple[str, pd.DataFrame]], path: str) -> None:
                     kind = "pct"
                 fmt = formats.get(kind) if kind else None
                 title = str(col)
-                ws.write(0, j, title, quoted_head if export.is_formula_like(title) else head)
-                export.write_column(ws, 1, j, values, quoted, fmt)
+                ws.write(0, j, title, quoted_head if writers.is_formula_like(title) else head)
+                writers.write_column(ws, 1, j, values, quoted, fmt)
                 sample = [str(v) for v in data[col].head(500).dropna().tolist()]
                 width = min(MAX_WIDTH, max([_width(col)] + [_width(v) for v in sample]) + 2)
                 ws.set_column(j, j, max(width, 12) if kind in ("date", "datetime") else width)

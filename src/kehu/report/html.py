@@ -20,11 +20,11 @@ import pandas as pd
 from kehu import names
 from kehu.analytics.migration import to_wide
 from kehu.analytics.profile import NONE_CLASS
-from kehu.atomic import atomic_path
 from kehu.i18n import CLASS_COLUMNS, check_lang, class_order, header, label, text
 from kehu.report import charts
-from kehu.report.data import ReportData
 from kehu.report.predictions import prediction_sections
+from kehu.services.understanding import ReportData
+from kehu.writers import write_text
 
 #: classifier columns shown in the class sections, in this order (rfm8 first)
 CLASSIFIER_ORDER = (
@@ -69,10 +69,7 @@ def render_report(data: ReportData, lang: str = "zh") -> str:
 
 def write_report(data: ReportData, path: str | Path, lang: str = "zh") -> Path:
     """Render and write the report atomically (a reader never sees half a file)."""
-    html = render_report(data, lang)
-    with atomic_path(path) as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    return Path(path)
+    return write_text(path, render_report(data, lang))
 
 
 # --- context ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Save and load :class:`~kehu.report.data.ReportData` as a folder.
+"""Save and load :class:`~kehu.services.understanding.ReportData` as a folder.
 
 ``kehu analyze`` keeps the data behind its report in ``OUT/report_data/`` so
 that ``kehu report OUT --lang en`` can render it again (in the other language,
@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from kehu.exceptions import NotFoundError
-from kehu.report.data import ReportData
+from kehu.services.understanding import ReportData
+from kehu.writers import atomic_folder, write_array, write_json, write_parquet
 
 MANIFEST = "manifest.json"
 
@@ -28,19 +28,15 @@ MANIFEST = "manifest.json"
 def save_report_data(data: ReportData, folder: str | Path) -> Path:
     """Write ``data`` into ``folder`` (replaced whole)."""
     folder = Path(folder)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    files: list[int] = [0]
-    fields = {}
-    for f in dataclasses.fields(data):
-        value = getattr(data, f.name)
-        if f.name == "playbook" and value is not None:
-            value = {"__playbook__": value.to_dict()}
-        fields[f.name] = _dump(value, tmp, files)
-    (tmp / MANIFEST).write_text(json.dumps(fields, ensure_ascii=False), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+    with atomic_folder(folder) as tmp:
+        files: list[int] = [0]
+        fields = {}
+        for f in dataclasses.fields(data):
+            value = getattr(data, f.name)
+            if f.name == "playbook" and value is not None:
+                value = {"__playbook__": value.to_dict()}
+            fields[f.name] = _dump(value, tmp, files)
+        write_json(tmp / MANIFEST, fields)
     return folder
 
 
@@ -68,12 +64,12 @@ def _dump(value: Any, folder: Path, files: list[int]) -> Any:
     if isinstance(value, pd.DataFrame):
         files[0] += 1
         name = f"frame{files[0]}.parquet"
-        value.to_parquet(folder / name, index=False)
+        write_parquet(folder / name, value)
         return {"__frame__": name}
     if isinstance(value, np.ndarray):
         files[0] += 1
         name = f"array{files[0]}.npy"
-        np.save(folder / name, value, allow_pickle=False)
+        write_array(folder / name, value)
         return {"__array__": name}
     if isinstance(value, dict):
         return {

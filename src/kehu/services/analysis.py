@@ -2,16 +2,16 @@
 
 ``classify_files`` is what ``kehu classify`` (and the benchmarks) run: import,
 per-customer features and the rule classifiers, one table out.  ``analyze``
-does the whole job: it also clusters, keeps the run, compares it with the run
-``compare_days`` earlier, profiles every class, and writes the tables and the
-report.  Both take typed :class:`~kehu.config.Settings`; neither prints —
-progress goes to the optional ``on_step`` callback.
+does the whole job: it also clusters, predicts, keeps the run, compares it with
+the run ``compare_days`` earlier and profiles every class.  Both take typed
+:class:`~kehu.config.Settings` and return data; neither prints nor writes an
+output file (the faces do, through :mod:`kehu.report.outputs`); progress goes
+to the optional ``on_step`` callback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,6 @@ from kehu.analytics.classify.grades import apply_published
 from kehu.analytics.features import customer_features
 from kehu.analytics.rfm import default_as_of
 from kehu.analytics.schema import to_table
-from kehu.atomic import atomic_path
 from kehu.config import Settings
 from kehu.exceptions import ConfigError, SchemaError
 from kehu.warehouse import ImportOptions, ImportResult, connect, import_orders
@@ -32,11 +31,13 @@ from kehu.warehouse import ImportOptions, ImportResult, connect, import_orders
 if TYPE_CHECKING:  # pandas is imported by analyze only: `kehu classify` never needs it
     import pandas as pd
 
+    from kehu.services.understanding import ReportData
+
 StepCallback = Callable[[str], None]
 PathArg = str | Path | Sequence[str | Path]
 
 #: the steps of ``analyze``, for progress bars
-ANALYZE_STEPS = ("import", "classify", "predict", "compare", "understand", "write")
+ANALYZE_STEPS = ("import", "classify", "predict", "compare", "understand")
 
 
 @dataclass
@@ -172,16 +173,12 @@ def classify_files(
     paths: PathArg,
     *,
     settings: Settings,
-    out: str | Path,
     customers: PathArg | None = None,
     products: PathArg | None = None,
     mapping: Sequence[str] = (),
     db: str | Path | None = None,
 ) -> Classified:
-    """Import and classify with the rule classifiers; write the per-customer table."""
-    out = Path(out)
-    if out.suffix.lower() != ".parquet":
-        raise ConfigError(f"--out must be a .parquet file, got {out}")
+    """Import and classify with the rule classifiers (the table stays in the engine)."""
     imported = load(
         paths,
         settings=settings,
@@ -191,10 +188,7 @@ def classify_files(
         db=db,
         materialize=False,
     )
-    result = classify_imported(imported, settings=settings)
-    with atomic_path(out) as tmp:
-        result.table.order_by("customer_id").to_parquet(tmp)
-    return result
+    return classify_imported(imported, settings=settings)
 
 
 def _fingerprint(imported: ImportResult, settings: Settings, names: Sequence[str]) -> dict:
@@ -207,12 +201,11 @@ def _fingerprint(imported: ImportResult, settings: Settings, names: Sequence[str
 
 @dataclass
 class Analysis:
-    """What ``analyze`` produced."""
+    """What ``analyze`` produced: the classes, what the report shows, the kept run."""
 
-    out_dir: Path
-    files: dict[str, Path]
     classified: Classified
     customers: pd.DataFrame
+    report: ReportData
     previous: Classified | None
     run_id: str
     notes: list[str]
@@ -221,21 +214,19 @@ class Analysis:
 def analyze(
     paths: PathArg,
     *,
-    out_dir: str | Path,
     settings: Settings,
+    runs_dir: str | Path,
     customers: PathArg | None = None,
     products: PathArg | None = None,
     mapping: Sequence[str] = (),
     db: str | Path | None = None,
-    runs_dir: str | Path | None = None,
     on_step: StepCallback | None = None,
 ) -> Analysis:
-    """The whole job: import, classify, predict, compare, understand, write tables and report."""
+    """The whole job: import, classify, predict, compare, understand; the run kept in runs_dir."""
     from kehu.services.runs import RunStore, run_id_for
-    from kehu.services.understanding import understand, write_outputs
+    from kehu.services.understanding import understand
 
     step = on_step or (lambda _name: None)
-    out_dir = Path(out_dir)
     notes: list[str] = []
 
     step("import")
@@ -248,7 +239,7 @@ def analyze(
     step("classify")
     names = [*clf.RULE_CLASSIFIERS, "cluster", "custom"]
     current = classify_imported(imported, settings=settings, names=names)
-    store = RunStore(Path(runs_dir) if runs_dir else out_dir / "runs")
+    store = RunStore(runs_dir)
     published = store.published_for(current.as_of)
     if published is not None:
         # a published period keeps its grades (档位) even if the data change
@@ -289,22 +280,10 @@ def analyze(
     data = understand(current, table, previous, settings=settings, notes=notes)
     data.predictions = predictions.report if predictions is not None else None
 
-    step("write")
-    files = write_outputs(data, table, current, out_dir=out_dir, settings=settings)
-    run_file = out_dir / "run.json"
-    with atomic_path(run_file) as tmp:
-        tmp.write_text(
-            json.dumps(
-                {**current.info, "run_id": run_id}, ensure_ascii=False, indent=2, default=str
-            ),
-            encoding="utf-8",
-        )
-    files["run"] = run_file
     return Analysis(
-        out_dir=out_dir,
-        files=files,
         classified=current,
         customers=table,
+        report=data,
         previous=previous,
         run_id=run_id,
         notes=notes,

@@ -49,9 +49,10 @@ import httpx
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from kehu import writers
 from kehu.analytics.uplift import diff_proportions, variance_from_sums, welch_diff
 from kehu.exceptions import ConflictError, NotFoundError, SchemaError
-from kehu.services import audit, export
+from kehu.services import audit
 from kehu.services.access import Actor, require
 from kehu.services.customers import _filtered  # the customer list's selection, not a copy
 from kehu.services.loyalty import CANCELLED, serialise_writes
@@ -385,7 +386,7 @@ def export_members(
 ) -> tuple[bytes, str]:
     """The member list as CSV (UTF-8 with BOM) or Excel; ``group`` or ``"all"``.
 
-    Cells are data, never formulas (:mod:`kehu.services.export`).
+    Cells are data, never formulas (:mod:`kehu.writers`).
     """
     campaign = get_campaign(session, actor=actor, campaign_id=campaign_id)
     if format not in ("csv", "xlsx"):
@@ -408,7 +409,7 @@ def export_members(
         entity_id=campaign_id,
         changes={"rows": len(table), "format": format, "group": group},
     )
-    return export.export_table(format, header, table, sheet="members")
+    return writers.export_table(format, header, table, sheet="members")
 
 
 def launch(

@@ -18,9 +18,10 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from kehu import writers
 from kehu.exceptions import ConfigError, SchemaError
 from kehu.names import CLASS_COLUMNS, LABELLED_CLASS_COLUMNS, STORE_CUSTOMER_FIELDS
-from kehu.services import audit, export
+from kehu.services import audit
 from kehu.services.access import Actor, require
 from kehu.services.loyalty.entries import about as loyalty_about
 from kehu.services.paging import check_page, fetch_page
@@ -232,7 +233,7 @@ def export_customers(
 
     Returns the bytes and the media type.  Personal data are masked as for the
     list; the export is written to the audit log.  Cells are data, never
-    formulas (:mod:`kehu.services.export`).
+    formulas (:mod:`kehu.writers`).
     """
     require(actor, "customers.export")
     if format not in ("csv", "xlsx"):
@@ -249,7 +250,7 @@ def export_customers(
         entity="customer",
         changes={"rows": len(items), "format": format, "filters": filters},
     )
-    return export.export_table(format, header, table, sheet="customers")
+    return writers.export_table(format, header, table, sheet="customers")
 
 
 def _cell(value: Any) -> Any:

@@ -1,22 +1,20 @@
-"""Predictions as use cases: lifetime value and recommendations over imported files.
+"""Predictions as use cases: lifetime value, recommendations, churn and forecasts over files.
 
-Each use case writes its table(s) and a machine-readable ``params.json`` or
-``metrics.json`` beside them, so that results can be checked by a script.
+Each use case returns a :class:`Prediction`: its main table, the figures a script checks
+(``params.json``, ``metrics.json``), any further tables and the fitted models.  The faces
+write them (:func:`kehu.report.outputs.prediction_files`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from kehu.analytics.rfm import as_date
-from kehu.atomic import atomic_path
 from kehu.config import Settings
 from kehu.exceptions import ConfigError, SchemaError
 from kehu.services.analysis import PathArg, load
@@ -24,69 +22,30 @@ from kehu.services.analysis import PathArg, load
 PURCHASE_MODELS = ("bgnbd", "pnbd")
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(
-            json.dumps(payload, ensure_ascii=False, indent=2, default=_plain), encoding="utf-8"
-        )
-    return path
+@dataclass
+class Prediction:
+    """What a prediction use case produced.
 
-
-def _plain(value: Any) -> Any:
-    """JSON for numpy scalars and dates."""
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
-    with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
-    return path
-
-
-def write_tables(
-    path: Path, frame: pd.DataFrame, formats: Sequence[str], lang: str
-) -> dict[str, Path]:
-    """``frame`` as Parquet at ``path``, plus CSV and/or Excel copies with translated headers.
-
-    Returns the files keyed by ``path.stem`` (and ``STEM_csv``, ``STEM_xlsx``).
+    ``name`` is the main table's file stem; ``figures`` maps a JSON file's stem to its
+    content; ``tables`` further tables by file stem; ``models`` maps a key to the fitted
+    model's file stem and the model (each saves itself: :mod:`kehu.analytics.estimator`).
     """
-    from kehu.report.excel import write_table
 
-    for fmt in formats:
-        if fmt not in ("csv", "xlsx"):
-            raise ConfigError(f"--format must be csv or xlsx, got {fmt!r}")
-    out = {path.stem: write_parquet(path, frame)}
-    for fmt in formats:
-        out[f"{path.stem}_{fmt}"] = write_table(frame, path.with_suffix(f".{fmt}"), lang)
-    return out
-
-
-@dataclass
-class Output:
-    """What a prediction use case wrote: its main table, its figures, and the files."""
-
+    name: str
     table: pd.DataFrame
-    metrics: dict[str, Any] | None
-    files: dict[str, Path]
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    models: dict[str, tuple[str, Any]] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict[str, Any] | None:
+        return self.figures.get("metrics")
 
 
-@dataclass
-class CLVResult:
-    customers: pd.DataFrame
-    params: dict[str, Any]
-    holdout: pd.DataFrame | None
-    files: dict[str, Path]
-
-
-def clv_files(
+def clv(
     paths: PathArg,
     *,
     settings: Settings,
-    out_dir: str | Path,
     calibration_end: str | dt.date,
     holdout_end: str | dt.date | None = None,
     unit: str = "week",
@@ -95,53 +54,32 @@ def clv_files(
     discount_rate: float = 0.0,
     margin: float = 1.0,
     mapping: Sequence[str] = (),
-    formats: Sequence[str] = (),
-) -> CLVResult:
+) -> Prediction:
     """Fit a purchase model and Gamma-Gamma on the calibration period; value every customer.
 
     ``horizon_days`` is converted to the time unit; ``discount_rate`` is per
     time unit.  With ``holdout_end`` the holdout comparison (predicted against
-    actual repeat purchases per calibration-frequency group) is written too.
+    actual repeat purchases per calibration-frequency group) is returned too.
     """
-    from kehu.analytics.clv import (
-        BetaGeoModel,
-        GammaGammaModel,
-        ParetoNBDModel,
-        clv_summary,
-        customer_value,
-        holdout_comparison,
-    )
+    from kehu.analytics.clv import clv_summary, customer_value
 
-    if model not in PURCHASE_MODELS:
-        raise ConfigError(f"--model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
-    if unit not in ("day", "week"):
-        raise ConfigError(f"--time-unit must be day or week, got {unit!r}")
-    if horizon_days <= 0:
-        raise ConfigError(f"the horizon must be a positive number of days, got {horizon_days}")
-    cal_end = as_date(calibration_end, "--calibration-end")
-    hold_end = as_date(holdout_end, "--holdout-end") if holdout_end is not None else None
-    if hold_end is not None and hold_end <= cal_end:
-        raise ConfigError(f"--holdout-end {hold_end} must be after --calibration-end {cal_end}")
-
+    cal_end, hold_end = _clv_dates(model, unit, horizon_days, calibration_end, holdout_end)
     imported = load(paths, settings=settings, mapping=mapping)
     summary = clv_summary(
         imported.orders, calibration_end=cal_end, observation_end=hold_end, unit=unit
     ).to_pandas()
     if summary.empty:
         raise SchemaError(f"no customer has a purchase on or before {cal_end}")
-    purchases = (BetaGeoModel() if model == "bgnbd" else ParetoNBDModel()).fit(summary)
+    purchases, spend = _fit_clv(summary, model)
     repeat = summary[summary.frequency > 0]
-    spend = GammaGammaModel().fit(repeat) if len(repeat) >= 3 else None
-    per_unit = 7.0 if unit == "week" else 1.0
     values = customer_value(
         purchases,
         spend if spend is not None else float(repeat.monetary_value.mean() or 0.0),
         summary,
-        horizon=horizon_days / per_unit,
+        horizon=horizon_days / (7.0 if unit == "week" else 1.0),
         discount_rate=discount_rate,
         margin=margin,
     )
-    customers = summary.merge(values, on="customer_id")
     params = {
         "model": model,
         "params": purchases.params_,
@@ -158,79 +96,100 @@ def clv_files(
         "discount_rate": discount_rate,
         "margin": margin,
     }
-    out_dir = Path(out_dir)
-    files = {
-        **write_tables(out_dir / "customers.parquet", customers, formats, settings.lang),
-        "params": write_json(out_dir / "params.json", params),
-        "model": _save(purchases, out_dir / f"{model}.zip"),
-    }
+    result = Prediction(
+        name="customers",
+        table=summary.merge(values, on="customer_id"),
+        figures={"params": params},
+        models={"model": (model, purchases)},
+    )
     if spend is not None:
-        files["spend_model"] = _save(spend, out_dir / "gamma_gamma.zip")
-    holdout = None
+        result.models["spend_model"] = ("gamma_gamma", spend)
     if hold_end is not None:
-        holdout = holdout_comparison(purchases, summary)
-        files["holdout"] = write_parquet(out_dir / "holdout.parquet", holdout)
-        files["metrics"] = write_json(
-            out_dir / "metrics.json",
-            {
-                "holdout_actual": float(summary.frequency_holdout.sum()),
-                "holdout_predicted": float(holdout.predicted.sum()),
-                "by_frequency": holdout.to_dict(orient="records"),
-            },
-        )
-    return CLVResult(customers=customers, params=params, holdout=holdout, files=files)
+        _add_holdout(result, purchases, summary)
+    return result
 
 
-def _save(model: Any, path: Path) -> Path:
-    """The model's file (:mod:`kehu.analytics.estimator`: one zip, written atomically)."""
-    return model.save(path)
+def _clv_dates(
+    model: str,
+    unit: str,
+    horizon_days: int,
+    calibration_end: str | dt.date,
+    holdout_end: str | dt.date | None,
+) -> tuple[dt.date, dt.date | None]:
+    """The calibration and holdout ends, once the options are checked."""
+    if model not in PURCHASE_MODELS:
+        raise ConfigError(f"--model must be one of {', '.join(PURCHASE_MODELS)}, got {model!r}")
+    if unit not in ("day", "week"):
+        raise ConfigError(f"--time-unit must be day or week, got {unit!r}")
+    if horizon_days <= 0:
+        raise ConfigError(f"the horizon must be a positive number of days, got {horizon_days}")
+    cal_end = as_date(calibration_end, "--calibration-end")
+    hold_end = as_date(holdout_end, "--holdout-end") if holdout_end is not None else None
+    if hold_end is not None and hold_end <= cal_end:
+        raise ConfigError(f"--holdout-end {hold_end} must be after --calibration-end {cal_end}")
+    return cal_end, hold_end
 
 
-def recommend_files(
+def _fit_clv(summary: pd.DataFrame, model: str) -> tuple[Any, Any]:
+    """The purchase model, and Gamma-Gamma when at least three customers bought again."""
+    from kehu.analytics.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+
+    purchases = (BetaGeoModel() if model == "bgnbd" else ParetoNBDModel()).fit(summary)
+    repeat = summary[summary.frequency > 0]
+    spend = GammaGammaModel().fit(repeat) if len(repeat) >= 3 else None
+    return purchases, spend
+
+
+def _add_holdout(result: Prediction, purchases: Any, summary: pd.DataFrame) -> None:
+    """Predicted against actual repeat purchases in the holdout, per calibration frequency."""
+    from kehu.analytics.clv import holdout_comparison
+
+    holdout = holdout_comparison(purchases, summary)
+    result.tables["holdout"] = holdout
+    result.figures["metrics"] = {
+        "holdout_actual": float(summary.frequency_holdout.sum()),
+        "holdout_predicted": float(holdout.predicted.sum()),
+        "by_frequency": holdout.to_dict(orient="records"),
+    }
+
+
+def recommend(
     paths: PathArg,
     *,
     settings: Settings,
-    out_dir: str | Path,
     split_date: str | dt.date | None = None,
     k: int = 10,
     model: str = "ease",
     opt_out: Sequence[str] = (),
     mapping: Sequence[str] = (),
-    formats: Sequence[str] = (),
-) -> Output:
+) -> Prediction:
     """Top-k products per customer; with ``split_date``, the time-split evaluation too."""
     from kehu.analytics.recommend import Recommender, evaluate_split
 
     if k <= 0:
         raise ConfigError(f"-k must be a positive number of products, got {k}")
     imported = load(paths, settings=settings, mapping=mapping)
-    out_dir = Path(out_dir)
-    files: dict[str, Path] = {}
-    metrics = None
+    figures = {}
     if split_date is not None:
         split = as_date(split_date, "--split-date")
-        metrics = evaluate_split(
+        figures["metrics"] = evaluate_split(
             imported.orders, split, k=k, recommender=Recommender(k=k, model=model)
         )
-        files["metrics"] = write_json(out_dir / "metrics.json", metrics)
     rec = Recommender(k=k, model=model).fit(imported.orders, as_of=settings.as_of)
     table = rec.recommend(k=k, opt_out=set(opt_out) or None)
-    files.update(write_tables(out_dir / "recommendations.parquet", table, formats, settings.lang))
-    return Output(table=table, metrics=metrics, files=files)
+    return Prediction(name="recommendations", table=table, figures=figures)
 
 
-def churn_files(
+def churn(
     paths: PathArg,
     *,
     settings: Settings,
-    out_dir: str | Path,
     cutoff: str | dt.date | None = None,
     horizon_days: int = 90,
     customers: PathArg | None = None,
     products: PathArg | None = None,
     mapping: Sequence[str] = (),
-    formats: Sequence[str] = (),
-) -> Output:
+) -> Prediction:
     """Churn risk of every customer now; with ``cutoff``, an out-of-time evaluation first.
 
     The evaluation trains at ``cutoff - horizon_days`` (labels observed up to
@@ -245,33 +204,29 @@ def churn_files(
     imported = load(
         paths, settings=settings, customers=customers, products=products, mapping=mapping
     )
-    out_dir = Path(out_dir)
-    files: dict[str, Path] = {}
-    metrics = None
+    figures = {}
     if cutoff is not None:
         test = as_date(cutoff, "--cutoff")
-        metrics = evaluate_churn(
+        figures["metrics"] = evaluate_churn(
             imported.orders,
             train_cutoff=test - dt.timedelta(days=horizon_days),
             test_cutoff=test,
             horizon_days=horizon_days,
             products=imported.products,
         )
-        files["metrics"] = write_json(out_dir / "metrics.json", metrics)
     model = ChurnModel(horizon_days=horizon_days).fit(imported.orders, products=imported.products)
     predictions = model.predict(
         imported.orders, as_of=settings.as_of, products=imported.products, language=settings.lang
     )
-    files.update(write_tables(out_dir / "churn.parquet", predictions, formats, settings.lang))
-    files["model"] = _save(model, out_dir / "churn_model.zip")
-    return Output(table=predictions, metrics=metrics, files=files)
+    return Prediction(
+        name="churn", table=predictions, figures=figures, models={"model": ("churn_model", model)}
+    )
 
 
-def forecast_files(
+def forecast(
     paths: PathArg,
     *,
     settings: Settings,
-    out_dir: str | Path,
     by: str | None = None,
     freq: str = "W",
     horizon: int = 12,
@@ -282,12 +237,11 @@ def forecast_files(
     customers: PathArg | None = None,
     products: PathArg | None = None,
     mapping: Sequence[str] = (),
-    formats: Sequence[str] = (),
-) -> Output:
+) -> Prediction:
     """Sales per period for each series (total, product, category, region or channel), forecast.
 
     With ``backtest_windows`` > 0 a rolling-origin backtest against seasonal
-    naive is written to ``metrics.json`` first (MASE and sMAPE, overall and per
+    naive is returned as the ``metrics`` figures (MASE and sMAPE, overall and per
     series).
     """
     from kehu.analytics.forecast import Forecaster, sales_series
@@ -306,13 +260,11 @@ def forecast_files(
     if series.empty:
         raise SchemaError("there are no sales to forecast")
     params = {"model": model, "freq": freq, "holidays": "cn" if holidays else None}
-    out_dir = Path(out_dir)
-    files: dict[str, Path] = {}
-    metrics = None
+    figures = {}
     if backtest_windows > 0:
         table = Forecaster(**params).backtest(series, horizon, n_windows=backtest_windows)
         overall = table[table.scope == "overall"].iloc[0].to_dict()
-        metrics = {
+        figures["metrics"] = {
             "model": model,
             "horizon": horizon,
             "freq": freq,
@@ -326,10 +278,11 @@ def forecast_files(
             },
             "series": table[table.scope == "series"].to_dict(orient="records"),
         }
-        files["metrics"] = write_json(out_dir / "metrics.json", metrics)
     forecaster = Forecaster(**params).fit(series)
-    forecast = forecaster.predict(horizon)
-    files.update(write_tables(out_dir / "forecast.parquet", forecast, formats, settings.lang))
-    files["history"] = write_parquet(out_dir / "history.parquet", series)
-    files["model"] = _save(forecaster, out_dir / "forecast_model.zip")
-    return Output(table=forecast, metrics=metrics, files=files)
+    return Prediction(
+        name="forecast",
+        table=forecaster.predict(horizon),
+        figures=figures,
+        tables={"history": series},
+        models={"model": ("forecast_model", forecaster)},
+    )

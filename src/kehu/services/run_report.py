@@ -1,8 +1,9 @@
-"""The analysis report of the store's current run, as ``kehu analyze`` writes it for files.
+"""What the report of the store's current run shows, as ``kehu analyze`` has it for files.
 
-``kehu refresh`` classifies the team's store but kept no report: this renders the same
-HTML (:func:`kehu.report.html.render_report` over the :class:`~kehu.report.data.ReportData`
-of :func:`kehu.services.understanding.understand`) for the current run, in Chinese or English.
+``kehu refresh`` classifies the team's store but keeps no report: this gathers the same
+:class:`~kehu.services.understanding.ReportData` (of
+:func:`~kehu.services.understanding.understand`) for the current run;
+:func:`kehu.report.outputs.run_report` renders and keeps it, in Chinese or English.
 
 * The classes are the run's own, read from the results it stored (``values`` keeps every
   column the classifiers produced), not computed again: the report says what the run said,
@@ -15,35 +16,26 @@ of :func:`kehu.services.understanding.understand`) for the current run, in Chine
   that does not exist, which tells a rep nothing, not even that the run exists.
 * Only the current run has a report (as only it has the Excel list): the store's orders
   have moved on since an older run, so its report could not be rebuilt as it was.
-* Rendering reads every order, so the HTML is kept in ``<workspace>/reports/`` per
-  (run, language), written atomically (a failed render leaves no file); the next download
-  is a file read.  The report holds per-class figures only, no customer's row.
+* The report holds per-class figures only, no customer's row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kehu.atomic import atomic_path
 from kehu.config import Settings
 from kehu.exceptions import NotFoundError
-from kehu.i18n import check_lang, text
+from kehu.i18n import text
 from kehu.services import refresh
 from kehu.services.access import Actor
 from kehu.store.models import ClassificationResult, ClassificationRun, Customer
 
-#: the cache's folder under the workspace
-REPORTS_DIR = "reports"
 #: date columns of the per-customer table, stored as ISO text in a result's ``values``
 DATE_COLUMNS = ("first_purchase", "last_purchase", "prev_purchase", "signup_date")
-#: one render at a time in a process: a second asker waits, then reads the cached file
-_RENDER_LOCK = threading.Lock()
 
 
 def may_read_report(actor: Actor) -> bool:
@@ -51,13 +43,8 @@ def may_read_report(actor: Actor) -> bool:
     return actor.can("runs.read") and actor.sees_all_customers
 
 
-def report_path(workspace: Path, run_id: int, lang: str) -> Path:
-    """Where the report of a run in a language is kept."""
-    return Path(workspace) / REPORTS_DIR / f"run-{run_id}-report-{lang}.html"
-
-
-def run_report(session: Session, *, actor: Actor, run_id: int, lang: str, workspace: Path) -> bytes:
-    """The HTML report (UTF-8) of the current run ``run_id`` in ``lang`` ("zh" or "en").
+def reportable_run(session: Session, *, actor: Actor, run_id: int) -> ClassificationRun:
+    """The current run ``run_id``, if ``actor`` may have its report.
 
     Raises
     ------
@@ -65,7 +52,6 @@ def run_report(session: Session, *, actor: Actor, run_id: int, lang: str, worksp
         No such run, or the actor may not read the report (the same answer), or the run
         is not the current one (saying so).
     """
-    check_lang(lang)
     if not may_read_report(actor):
         raise NotFoundError(f"no classification run {run_id}")
     run = refresh.get_run(session, actor=actor, run_id=run_id)
@@ -74,26 +60,11 @@ def run_report(session: Session, *, actor: Actor, run_id: int, lang: str, worksp
         raise NotFoundError(
             f"run {run_id} is not the current run; only the current run's report can be downloaded"
         )
-    path = report_path(workspace, run.id, lang)
-    if path.is_file():
-        return path.read_bytes()
-    with _RENDER_LOCK:
-        if not path.is_file():  # another thread may have written it while this one waited
-            html = _render(session, run, lang)
-            with atomic_path(path) as tmp:
-                tmp.write_text(html, encoding="utf-8")
-            _drop_other_runs(path.parent, run.id)
-    return path.read_bytes()
-
-
-def _render(session: Session, run: ClassificationRun, lang: str) -> str:
-    from kehu.report.html import render_report
-
-    return render_report(report_data(session, run, lang), lang)
+    return run
 
 
 def report_data(session: Session, run: ClassificationRun, lang: str):
-    """The :class:`~kehu.report.data.ReportData` of a succeeded run (no access check)."""
+    """The :class:`~kehu.services.understanding.ReportData` of a succeeded run (no access check)."""
     import ibis
     import pandas as pd
 
@@ -214,11 +185,3 @@ def _columns(records: list[dict[str, Any]]) -> list[str]:
     for r in records:
         seen.update(dict.fromkeys(r))
     return list(seen)
-
-
-def _drop_other_runs(folder: Path, run_id: int) -> None:
-    """Remove the cached reports of earlier runs: only the current run's can be asked for."""
-    keep = f"run-{run_id}-report-"
-    for old in folder.glob("run-*-report-*.html"):
-        if not old.name.startswith(keep):
-            old.unlink(missing_ok=True)

@@ -15,17 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from kehu.atomic import atomic_path
 from kehu.exceptions import ConflictError, NotFoundError
+from kehu.writers import atomic_folder, write_json, write_parquet
 
 RUN_FILE = "run.json"
 TABLE_FILE = "customers.parquet"
@@ -72,20 +69,9 @@ class RunStore:
                     f"run {run_id} is published and cannot be replaced; "
                     "change the as-of date or the data to make a new run"
                 )
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}-", dir=self.root))
-        try:
-            customers.to_parquet(tmp / TABLE_FILE, index=False)
-            info = {**info, "run_id": run_id, "saved_at": _now()}
-            (tmp / RUN_FILE).write_text(
-                json.dumps(info, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-            )
-            if target.exists():
-                shutil.rmtree(target)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+        with atomic_folder(target) as tmp:
+            write_parquet(tmp / TABLE_FILE, customers)
+            write_json(tmp / RUN_FILE, {**info, "run_id": run_id, "saved_at": _now()})
         return self._load(target)
 
     def list(self) -> list[Run]:
@@ -110,8 +96,7 @@ class RunStore:
         """Mark a run published: its grades become the locked grades of its period."""
         run = self.get(run_id)
         info = {**run.info, "published": True, "published_at": _now()}
-        with atomic_path(run.path / RUN_FILE) as tmp:
-            tmp.write_text(json.dumps(info, ensure_ascii=False, indent=2), encoding="utf-8")
+        write_json(run.path / RUN_FILE, info)
         return self._load(run.path)
 
     def published_for(self, as_of: dt.date) -> Run | None:

@@ -1,16 +1,16 @@
-"""Understanding the classes, and writing what the analyst takes away.
+"""Understanding the classes: what the report shows, as data.
 
 Runs the descriptive analytics (profiles, behaviour, cohorts, KPIs, migration)
-over the imported orders up to the as-of date, gathers them into a
-:class:`~kehu.report.data.ReportData`, and writes the tables and the report.
+over the imported orders up to the as-of date and gathers them into a
+:class:`ReportData` of small pandas frames.  The report (:mod:`kehu.report`)
+only formats it, and :mod:`kehu.report.outputs` writes the files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
@@ -22,20 +22,86 @@ from kehu.analytics.migration import migration_matrix
 from kehu.analytics.playbook import Playbook
 from kehu.analytics.profile import class_profile
 from kehu.analytics.schema import to_table
-from kehu.atomic import atomic_path
 from kehu.config import Settings
+from kehu.exceptions import SchemaError
 from kehu.names import CLASS_COLUMNS
-from kehu.report.data import ReportData
-from kehu.report.excel import write_customers_xlsx
-from kehu.report.html import write_report
-from kehu.report.store import save_report_data
 
 if TYPE_CHECKING:
     from kehu.services.analysis import Classified
-    from kehu.warehouse import ImportResult
 
 #: class columns that get a profile, in report order
 PROFILED = (*CLASS_COLUMNS, "cluster_label", "custom_segment")
+
+
+@dataclass
+class ReportData:
+    """Inputs of a report.
+
+    Attributes
+    ----------
+    customers
+        The per-customer table (RFM contract plus class columns).
+    profiles
+        Classifier column -> :func:`kehu.analytics.profile.class_profile` result.
+    migration, migration_column, migration_dates
+        Long :func:`kehu.analytics.migration.migration_matrix` result, the class
+        column it compares and the as-of dates of the two runs.
+    cohorts, repeat_rate
+        :func:`~kehu.analytics.cohorts.cohort_retention` and the one-row
+        :func:`~kehu.analytics.cohorts.repeat_purchase_rate` results.
+    kpis
+        :func:`kehu.analytics.kpis.monthly_kpis` result.
+    timing
+        :func:`kehu.analytics.behaviour.purchase_timing` results ("weekday",
+        "hour", "month").
+    products
+        :func:`kehu.analytics.behaviour.product_movement` results ("hot", "slow").
+    category_preference
+        :func:`kehu.analytics.behaviour.category_preference` result (no class).
+    import_summary
+        What the import did: ``{"describe": [line, ...], ...}``.
+    run_info
+        ``{"as_of": date, "window_days": int | None, "classifiers": [record, ...]}``
+        with each record as :meth:`kehu.analytics.classify.base.Classifier.record`.
+    playbook
+        A :class:`kehu.analytics.playbook.Playbook`.
+    predictions
+        What :mod:`kehu.services.predictions` reports about its models:
+        ``{"clv": {"values", "params", "holdout"}, "churn": {"metrics", "gains",
+        "test_cutoff"}, "forecast": {...}}``; every part optional.
+    title
+        Overrides the report title.
+    """
+
+    customers: pd.DataFrame
+    profiles: dict[str, pd.DataFrame] = field(default_factory=dict)
+    migration: pd.DataFrame | None = None
+    migration_column: str = "rfm8"
+    migration_dates: tuple[dt.date, dt.date] | None = None
+    cohorts: pd.DataFrame | None = None
+    repeat_rate: pd.DataFrame | None = None
+    kpis: pd.DataFrame | None = None
+    timing: dict[str, pd.DataFrame] | None = None
+    products: dict[str, pd.DataFrame] | None = None
+    category_preference: pd.DataFrame | None = None
+    import_summary: dict[str, Any] | None = None
+    run_info: dict[str, Any] | None = None
+    playbook: Any = None
+    predictions: dict[str, Any] | None = None
+    title: str | None = None
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now().replace(microsecond=0))
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.customers, pd.DataFrame):
+            raise SchemaError(
+                "ReportData.customers must be a pandas DataFrame, "
+                f"got {type(self.customers).__name__}"
+            )
+        if "customer_id" not in self.customers.columns:
+            found = ", ".join(map(str, self.customers.columns)) or "(none)"
+            raise SchemaError(
+                f"ReportData.customers has no customer_id column; columns found: {found}"
+            )
 
 
 def _before(orders, as_of: dt.date, window_days: int | None):
@@ -109,49 +175,3 @@ def classes_table(profiles: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     out["class"] = out["class"].astype(str)
     return out[["classifier", *[c for c in out.columns if c != "classifier"]]]
-
-
-def write_import_files(imported: ImportResult, out_dir: str | Path) -> dict[str, Path]:
-    """``import_summary.json`` and ``rejects.csv`` of an import."""
-    out_dir = Path(out_dir)
-    summary_path = out_dir / "import_summary.json"
-    with atomic_path(summary_path) as tmp:
-        tmp.write_text(
-            json.dumps(imported.summary.to_dict(), ensure_ascii=False, indent=2, default=str),
-            encoding="utf-8",
-        )
-    rejects_path = out_dir / "rejects.csv"
-    imported.write_rejects(rejects_path)
-    return {"import_summary": summary_path, "rejects": rejects_path}
-
-
-def write_outputs(
-    data: ReportData,
-    table: pd.DataFrame,
-    current: Classified,
-    *,
-    out_dir: str | Path,
-    settings: Settings,
-) -> dict[str, Path]:
-    """Write every output of ``analyze``; each file appears whole or not at all."""
-    out_dir = Path(out_dir)
-    files: dict[str, Path] = {}
-    customers_path = out_dir / "customers.parquet"
-    with atomic_path(customers_path) as tmp:
-        table.to_parquet(tmp, index=False)
-    files["customers"] = customers_path
-    files["customers_xlsx"] = write_customers_xlsx(
-        table,
-        out_dir / "customers.xlsx",
-        settings.lang,
-        profiles=data.profiles,
-        playbook=data.playbook,
-    )
-    classes_path = out_dir / "classes.parquet"
-    with atomic_path(classes_path) as tmp:
-        classes_table(data.profiles).to_parquet(tmp, index=False)
-    files["classes"] = classes_path
-    files["report"] = write_report(data, out_dir / "report.html", settings.lang)
-    files["report_data"] = save_report_data(data, out_dir / "report_data")
-    files.update(write_import_files(current.imported, out_dir))
-    return files

@@ -34,6 +34,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kehu.exceptions import ConfigError
+from kehu.writers import write_text
 
 DB_FILE = "kehu.db"
 SECRET_FILE = "secret.key"
@@ -119,7 +120,5 @@ def write_secret(workspace: Path) -> Path:
     """Write a new random secret key into the workspace unless one is there."""
     path = workspace / SECRET_FILE
     if not path.exists():
-        workspace.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
-        path.chmod(0o600)
+        write_text(path, secrets.token_urlsafe(48), mode=0o600)
     return path

@@ -24,11 +24,7 @@ Tables written (all swapped in together, in one transaction): ``orders`` and
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import ibis
@@ -74,24 +70,6 @@ class ImportResult:
     rejects: ir.Table
     con: Any = field(repr=False, default=None)
     keyed_rejects: ir.Table | None = field(repr=False, default=None)
-
-    def write_rejects(self, path: str | Path) -> Path:
-        """Write the rejects to CSV (UTF-8 with BOM, so Excel reads Chinese), atomically."""
-        import pyarrow.csv as pcsv
-
-        out = Path(path)
-        data = self.rejects.order_by(["file", "row"]).to_pyarrow()
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write("\ufeff".encode())
-                pcsv.write_csv(data, fh)
-            os.replace(tmp, out)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return out
 
 
 def _noop(step: str, done: int, total: int) -> None:

@@ -12,8 +12,8 @@ from kehu.api.deps import CurrentUser, SessionDep, SettingsDep
 from kehu.api.errors import error_body
 from kehu.api.schemas.common import ERRORS, ErrorOut, RowId
 from kehu.api.schemas.runs import AlertOut, RefreshIn, RunDetail, RunningRun, RunOut
+from kehu.report import outputs
 from kehu.services import refresh as refresh_service
-from kehu.services import run_report
 from kehu.store.models import Customer
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
@@ -115,7 +115,7 @@ def run_report_file(
     answers 404 (only the current run has a report).  Kept in the workspace per run and
     language: the first download renders it, the next ones read the file.
     """
-    html = run_report.run_report(
+    html = outputs.run_report(
         session, actor=actor, run_id=run_id, lang=lang, workspace=settings.workspace
     )
     return Response(

@@ -37,7 +37,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema
 
-from kehu.services.export import CSV_MEDIA, XLSX_MEDIA
+from kehu.writers import CSV_MEDIA, XLSX_MEDIA
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kehu.atomic import atomic_path
 from kehu.exceptions import ConfigError, SchemaError
 from kehu.services import audit
 from kehu.services.access import Actor, require
 from kehu.store.models import (
     Feedback,
 )
+from kehu.writers import write_text
 
 CATEGORIES_FILE = Path("feedback") / "categories.json"
 
@@ -74,8 +74,7 @@ def set_categories(
         path.unlink(missing_ok=True)
         return resolved
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(dict(spec), ensure_ascii=False, indent=1), encoding="utf-8")
+    write_text(path, json.dumps(dict(spec), ensure_ascii=False, indent=1))
     return resolved
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from kehu.atomic import atomic_path
 from kehu.exceptions import SchemaError
 from kehu.services.access import Actor
 from kehu.services.privacy.mentions import _Needle, _scrub
@@ -20,6 +19,7 @@ from kehu.services.privacy.places import ERASED, WORKSPACE_FILES, _Person
 from kehu.store.models import (
     Feedback,
 )
+from kehu.writers import write_record_rows
 
 
 def _workspace_files(
@@ -71,10 +71,7 @@ def _scrub_rejects_file(path: Path, code: str, needles: list[_Needle]) -> bool:
     out = _scrubbed_rejects(path, code, needles)
     if out is None:
         return False
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(out)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(("\ufeff" + buf.getvalue()).encode("utf-8"))  # BOM: Excel reads Chinese
+    write_record_rows(path, out)
     return True
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from kehu.atomic import atomic_path
 from kehu.services.store_load.exprs import _order_no, _rows
 from kehu.warehouse.summary import REJECT_REASONS
+from kehu.writers import write_record_csv
 
 #: rejects kept in the summary (the rejects file and the counts are complete)
 MAX_REJECTS_KEPT = 1000
@@ -107,11 +107,4 @@ def _sorted_rejects(r: ir.Table) -> ir.Table:
 
 def _write_rejects(con, path: Path) -> Path:
     """All rejects as CSV (UTF-8 with BOM, so that Excel reads Chinese), written atomically."""
-    import pyarrow.csv as pcsv
-
-    data = _sorted_rejects(con.table("__load_rejects")).to_pyarrow()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write("\ufeff".encode())
-        pcsv.write_csv(data, fh)
-    return path
+    return write_record_csv(path, _sorted_rejects(con.table("__load_rejects")).to_pyarrow())

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from kehu.exceptions import KehuError, NotFoundError
+from kehu.report import outputs
 from kehu.services import customers, refresh, run_report
 from kehu.services.access import Actor, require
 from kehu.web.forms import Posted, done
@@ -166,11 +167,11 @@ def run_report_download(
     """The analysis report of the current run as a file, in ``lang`` (default the page's).
 
     Those who do not see every customer get the 404 of a missing run; an older run, a 404
-    saying that only the current run has one (see :mod:`kehu.services.run_report`).
+    saying that only the current run has one (see :func:`kehu.report.outputs.run_report`).
     """
     lang = lang or language(request)
     with request.app.state.sessions() as db:
-        html = run_report.run_report(
+        html = outputs.run_report(
             db,
             actor=actor,
             run_id=run_id,
