@@ -98,18 +98,8 @@ def simulate_churn(
     ['arrived', 'churned_at', 'customer_id', 'decline_start']
     >>> orders, truth = simulate_churn(100, churn="low", seed=1)  # fewer churners
     """
-    _check_setting(n, churn)
-    if engaged_days is None:
-        engaged_days = ENGAGED_DAYS[churn]
-    first, last = as_date(start, "start"), as_date(end, "end")
-    span = (last - first).days + 1  # days observed
-    if span <= min_age_days:
-        raise SchemaError(f"the period {first} to {last} is shorter than min_age_days")
-    _check_positive(
-        rate_mean=rate_mean,
-        rate_shape=rate_shape,
-        engaged_days=engaged_days,
-        decline_days=decline_days,
+    first, span, engaged_days = _checked_setting(
+        n, churn, start, end, min_age_days, rate_mean, rate_shape, engaged_days, decline_days
     )
     rng = np.random.default_rng(seed)
     people = _draw_customers(
@@ -126,29 +116,9 @@ def simulate_churn(
     origin = pd.Timestamp(dt.datetime.combine(first, dt.time()))
     ids = np.char.add("c", np.arange(n).astype(str))
     orders = _order_lines(
-        rng,
-        people,
-        owner,
-        declining,
-        t,
-        decline_spend=decline_spend,
-        n_products=n_products,
-        origin=origin,
-        ids=ids,
+        rng, people, owner, declining, t, decline_spend, n_products, origin=origin, ids=ids
     )
-
-    def stamp(days: np.ndarray) -> pd.Series:
-        return origin + pd.to_timedelta(np.round(days * 86400.0).astype("int64"), unit="s")
-
-    truth = pd.DataFrame(
-        {
-            "customer_id": ids,
-            "arrived": stamp(people.arrive),
-            "decline_start": stamp(people.decline),
-            "churned_at": stamp(people.churn),
-        }
-    )
-    return orders, truth
+    return orders, _truth(people, ids, origin)
 
 
 class _Customers(NamedTuple):
@@ -163,19 +133,37 @@ class _Customers(NamedTuple):
     offset: np.ndarray
 
 
-def _check_setting(n: Any, churn: str) -> None:
-    """Refuse a count of customers or a churn setting that cannot be simulated."""
+def _checked_setting(
+    n: Any,
+    churn: str,
+    start: DateLike,
+    end: DateLike,
+    min_age_days: int,
+    rate_mean: float,
+    rate_shape: float,
+    engaged_days: float | None,
+    decline_days: float,
+) -> tuple[dt.date, int, float]:
+    """The first day, the days observed and the engaged days, once every setting can be drawn."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
         raise SchemaError(f"the number of customers must be a positive whole number, got {n!r}")
     if churn not in ENGAGED_DAYS:
         raise SchemaError(f"churn must be one of {', '.join(ENGAGED_DAYS)}, got {churn!r}")
-
-
-def _check_positive(**values: float) -> None:
-    """Refuse a rate or mean length that is not positive: the draws need it."""
-    for name, value in values.items():
+    if engaged_days is None:
+        engaged_days = ENGAGED_DAYS[churn]
+    first, last = as_date(start, "start"), as_date(end, "end")
+    span = (last - first).days + 1  # days observed
+    if span <= min_age_days:
+        raise SchemaError(f"the period {first} to {last} is shorter than min_age_days")
+    for name, value in (
+        ("rate_mean", rate_mean),
+        ("rate_shape", rate_shape),
+        ("engaged_days", engaged_days),
+        ("decline_days", decline_days),
+    ):
         if not value > 0:
             raise SchemaError(f"{name} must be positive, got {value!r}")
+    return first, span, engaged_days
 
 
 def _draw_customers(
@@ -234,9 +222,9 @@ def _order_lines(
     owner: np.ndarray,
     declining: np.ndarray,
     t: np.ndarray,
-    *,
     decline_spend: float,
     n_products: int,
+    *,
     origin: pd.Timestamp,
     ids: np.ndarray,
 ) -> pd.DataFrame:
@@ -261,3 +249,19 @@ def _order_lines(
         }
     )
     return orders.sort_values("order_time", kind="stable").reset_index(drop=True)
+
+
+def _truth(people: _Customers, ids: np.ndarray, origin: pd.Timestamp) -> pd.DataFrame:
+    """Per customer the hidden times, as timestamps (possibly after ``end``)."""
+
+    def stamp(days: np.ndarray) -> pd.Series:
+        return origin + pd.to_timedelta(np.round(days * 86400.0).astype("int64"), unit="s")
+
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "arrived": stamp(people.arrive),
+            "decline_start": stamp(people.decline),
+            "churned_at": stamp(people.churn),
+        }
+    )
