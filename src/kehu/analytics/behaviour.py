@@ -150,12 +150,7 @@ def product_movement(
     ``products``), lowest units in the window first (zero included), longest
     since last sale breaking ties.
     """
-    if window_days <= 0:
-        raise SchemaError(f"window_days must be a positive number of days, got {window_days}")
-    if top_n < 1:
-        raise SchemaError(f"top_n must be at least 1, got {top_n}")
-    if rank_by not in ("revenue", "units"):
-        raise SchemaError(f"rank_by must be 'revenue' or 'units', got {rank_by!r}")
+    _check_movement_args(window_days, top_n, rank_by)
     t = _lines(orders)
     require_columns(t, ["product_id"], "orders")
     if "quantity" not in t.columns:
@@ -164,36 +159,9 @@ def product_movement(
     end = dt.datetime.combine(day, dt.time())
     start = end - dt.timedelta(days=window_days)
     prev = start - dt.timedelta(days=window_days)
-    t = t.filter(t.product_id.notnull(), t.order_time < ibis.timestamp(end))
-    t = t.mutate(
-        product_id=t.product_id.cast("string"),
-        _qty=t.quantity.cast("float64").fill_null(0),
-        _cur=t.order_time >= ibis.timestamp(start),
-        _prev=(t.order_time >= ibis.timestamp(prev)) & (t.order_time < ibis.timestamp(start)),
-    )
-    zero = ibis.literal(0.0)
-    g = t.group_by("product_id").agg(
-        units=t._qty.sum(where=t._cur).fill_null(zero),
-        revenue=t.amount.sum(where=t._cur).fill_null(zero),
-        prev_units=t._qty.sum(where=t._prev).fill_null(zero),
-        prev_revenue=t.amount.sum(where=t._prev).fill_null(zero),
-        last_sale=t.order_time.max(where=~t._ret).date(),
-        _first=t.order_time.min(),
-    )
+    g = _window_sales(t, end=end, start=start, prev=prev)
     if products is not None:
-        p = to_table(products, "products")
-        require_columns(p, ["product_id"], "products")
-        attrs = [col for col in ("name", "category", "brand") if col in p.columns]
-        p = p.select(product_id=p.product_id.cast("string"), **{a: p[a] for a in attrs})
-        g = g.outer_join(p, "product_id").mutate(
-            product_id=ibis.coalesce(ibis._.product_id, ibis._.product_id_right)
-        )
-        g = g.drop("product_id_right").mutate(
-            units=ibis._.units.fill_null(zero),
-            revenue=ibis._.revenue.fill_null(zero),
-            prev_units=ibis._.prev_units.fill_null(zero),
-            prev_revenue=ibis._.prev_revenue.fill_null(zero),
-        )
+        g = _with_catalogue(g, products)
     g = g.mutate(
         growth=ibis.ifelse(
             g.prev_revenue > 0, (g.revenue - g.prev_revenue) / g.prev_revenue, ibis.null("float64")
@@ -213,6 +181,56 @@ def product_movement(
         ]
     ).limit(top_n)
     return {"hot": hot.drop("_first"), "slow": slow.drop("_first")}
+
+
+def _check_movement_args(window_days: int, top_n: int, rank_by: str) -> None:
+    """Refuse a window, list length or ranking that :func:`product_movement` cannot use."""
+    if window_days <= 0:
+        raise SchemaError(f"window_days must be a positive number of days, got {window_days}")
+    if top_n < 1:
+        raise SchemaError(f"top_n must be at least 1, got {top_n}")
+    if rank_by not in ("revenue", "units"):
+        raise SchemaError(f"rank_by must be 'revenue' or 'units', got {rank_by!r}")
+
+
+def _window_sales(
+    t: ir.Table, *, end: dt.datetime, start: dt.datetime, prev: dt.datetime
+) -> ir.Table:
+    """Per product: units and revenue in the window and the one before, last and first sale."""
+    t = t.filter(t.product_id.notnull(), t.order_time < ibis.timestamp(end))
+    t = t.mutate(
+        product_id=t.product_id.cast("string"),
+        _qty=t.quantity.cast("float64").fill_null(0),
+        _cur=t.order_time >= ibis.timestamp(start),
+        _prev=(t.order_time >= ibis.timestamp(prev)) & (t.order_time < ibis.timestamp(start)),
+    )
+    zero = ibis.literal(0.0)
+    return t.group_by("product_id").agg(
+        units=t._qty.sum(where=t._cur).fill_null(zero),
+        revenue=t.amount.sum(where=t._cur).fill_null(zero),
+        prev_units=t._qty.sum(where=t._prev).fill_null(zero),
+        prev_revenue=t.amount.sum(where=t._prev).fill_null(zero),
+        last_sale=t.order_time.max(where=~t._ret).date(),
+        _first=t.order_time.min(),
+    )
+
+
+def _with_catalogue(g: ir.Table, products: Any) -> ir.Table:
+    """Add the product attributes, and the unsold products of the master (so they count as slow)."""
+    zero = ibis.literal(0.0)
+    p = to_table(products, "products")
+    require_columns(p, ["product_id"], "products")
+    attrs = [col for col in ("name", "category", "brand") if col in p.columns]
+    p = p.select(product_id=p.product_id.cast("string"), **{a: p[a] for a in attrs})
+    g = g.outer_join(p, "product_id").mutate(
+        product_id=ibis.coalesce(ibis._.product_id, ibis._.product_id_right)
+    )
+    return g.drop("product_id_right").mutate(
+        units=ibis._.units.fill_null(zero),
+        revenue=ibis._.revenue.fill_null(zero),
+        prev_units=ibis._.prev_units.fill_null(zero),
+        prev_revenue=ibis._.prev_revenue.fill_null(zero),
+    )
 
 
 def basket_size(orders: Any) -> ir.Table:

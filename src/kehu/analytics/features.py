@@ -16,6 +16,7 @@ values.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -196,6 +197,21 @@ def customer_features(
     """
     if not 0.0 <= premium_quantile <= 1.0:
         raise SchemaError(f"premium_quantile must be between 0 and 1, got {premium_quantile}")
+    lines, day = _window_lines(orders, as_of, window_days)
+    prod = _product_table(products)
+    premium = _premium_products(lines, prod, premium_quantile)
+    f = _customer_rows(lines, premium, day)
+    f = _with_breadth(f, lines)
+    f = _with_favourites(f, lines, prod)
+    f = _with_gaps(f, day)
+    f = _with_attributes(f, customers)
+    return f.select(*CUSTOMER_FEATURE_COLUMNS)
+
+
+def _window_lines(
+    orders: Any, as_of: DateLike | None, window_days: int | None
+) -> tuple[ir.Table, dt.date]:
+    """The purchase lines of the window and its end, fixed once so every pass agrees."""
     t = to_table(orders, "orders")
     if as_of is None:
         require_columns(t, ("order_time",), "orders")
@@ -203,39 +219,51 @@ def customer_features(
     lines, day = purchase_lines(t, as_of, window_days)
     if "product_id" in lines.columns:
         lines = lines.mutate(product_id=lines.product_id.cast("string"))
-    prod = _product_table(products)
-    premium = _premium_products(lines, prod, premium_quantile)
+    return lines, day
+
+
+def _customer_rows(lines: ir.Table, premium: ir.Table | None, day: dt.date) -> ir.Table:
+    """The RFM contract, units, premium share and purchase rhythm: one row per customer."""
     main = lines
     if premium is not None:
         main = lines.left_join(premium, "product_id").drop("product_id_right")
-
     # One pass over the lines for the sums and the orders, then one for each of
     # the other distinct counts (days, products): a grouped DISTINCT costs as
     # much in the main pass as on its own, and its own pass needs less memory.
     g = main.group_by("customer_id").agg(**rfm_aggregates(main), **_measures(main, premium))
     f = with_scores(g, day)
-    f = f.left_join(_rhythm(lines, f), "customer_id").drop("customer_id_right")
-    if "product_id" in lines.columns:
-        f = f.left_join(_breadth(lines), "customer_id").drop("customer_id_right")
-        # without any product id the breadth is unknown, not zero
-        known = ibis.ifelse(f._with_id > 0, f.distinct_products.fill_null(0), None)
-        f = f.mutate(distinct_products=known.cast("int64"))
-    else:
-        f = f.mutate(distinct_products=ibis.null("int64"))
+    return f.left_join(_rhythm(lines, f), "customer_id").drop("customer_id_right")
+
+
+def _with_breadth(f: ir.Table, lines: ir.Table) -> ir.Table:
+    """Add ``distinct_products``: null when no line has a product id (unknown, not zero)."""
+    if "product_id" not in lines.columns:
+        return f.mutate(distinct_products=ibis.null("int64"))
+    f = f.left_join(_breadth(lines), "customer_id").drop("customer_id_right")
+    # without any product id the breadth is unknown, not zero
+    known = ibis.ifelse(f._with_id > 0, f.distinct_products.fill_null(0), None)
+    return f.mutate(distinct_products=known.cast("int64"))
+
+
+def _with_favourites(f: ir.Table, lines: ir.Table, prod: ir.Table | None) -> ir.Table:
+    """Add ``top_category`` and ``top_brand``; without a product master, null and no pass."""
     for col in ("category", "brand"):
         if prod is None:  # unknown without a product master: no pass over the lines
             f = f.mutate(**{f"top_{col}": ibis.null("string")})
         else:
             f = f.left_join(_top_by(lines, prod, col), "customer_id").drop("customer_id_right")
-    f = f.mutate(
+    return f
+
+
+def _with_gaps(f: ir.Table, day: dt.date) -> ir.Table:
+    """Add ``tenure_days`` and ``mean_gap_days`` from the first and last purchase days."""
+    return f.mutate(
         tenure_days=ibis.date(day).delta(f.first_purchase, unit="day").cast("int64"),
         mean_gap_days=(
             f.last_purchase.delta(f.first_purchase, unit="day").cast("float64")
             / (f.purchase_days - 1).nullif(0)
         ),
     )
-    f = _with_attributes(f, customers)
-    return f.select(*CUSTOMER_FEATURE_COLUMNS)
 
 
 def _product_table(products: Any) -> ir.Table | None:

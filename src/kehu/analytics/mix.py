@@ -94,6 +94,14 @@ def category_mix(
     if not isinstance(top_n, int) or isinstance(top_n, bool) or top_n < 0:
         raise ConfigError(f"category_mix: top_n must be a whole number >= 0, got {top_n!r}")
     o, _ = purchase_window(orders, as_of, window_days)
+    lines = _purchase_categories(o, products)
+    top = _top_categories(lines, top_n)
+    columns = mix_column_names(top)
+    return _shares(lines, columns, top), columns
+
+
+def _purchase_categories(o: ir.Table, products: Any) -> ir.Table:
+    """``customer_id, amount, _cat`` per purchase line; returns are left out so shares stay <= 1."""
     require_columns(o, ("product_id",), "orders")
     p = to_table(products, "products")
     require_columns(p, ("product_id", "category"), "products")
@@ -108,8 +116,11 @@ def category_mix(
         _pid=o.product_id.cast("string"),
         amount=o.amount.cast("float64"),
     )
-    lines = o.left_join(p, "_pid").select("customer_id", "amount", "_cat")
+    return o.left_join(p, "_pid").select("customer_id", "amount", "_cat")
 
+
+def _top_categories(lines: ir.Table, top_n: int) -> list[str]:
+    """The ``top_n`` known categories by purchase amount (ties by name): one column each."""
     ranked = (
         lines.filter(lines._cat.notnull())
         .group_by("_cat")
@@ -117,9 +128,11 @@ def category_mix(
         .order_by([ibis.desc("revenue"), "_cat"])
         .limit(top_n)
     )
-    top = ranked._cat.to_list() if top_n > 0 else []
-    columns = mix_column_names(top)
+    return ranked._cat.to_list() if top_n > 0 else []
 
+
+def _shares(lines: ir.Table, columns: dict[str, str], top: list[str]) -> ir.Table:
+    """One row per customer: the share of each top category and of everything else."""
     aggs = {col: lines.amount.sum(where=lines._cat == cat) for col, cat in columns.items()}
     in_other = lines._cat.isnull() | ~lines._cat.isin(top) if top else ibis.literal(True)
     wide = lines.group_by("customer_id").agg(
@@ -130,4 +143,4 @@ def category_mix(
         col: (wide[col].fill_null(0.0) / wide._total).round(12) for col in [*columns, "_other"]
     }
     wide = wide.mutate(**shares)
-    return wide.select("customer_id", *columns, **{MIX_OTHER: wide._other}), columns
+    return wide.select("customer_id", *columns, **{MIX_OTHER: wide._other})

@@ -98,6 +98,21 @@ def class_profile(
         c, ["customer_id", by, "recency_days", "orders", "monetary", "avg_order_value"], "customers"
     )
     c = c.mutate(_class=class_key(c[by]), _sort=c[by])
+    g = _class_sizes(c)
+    extras = _attribute_mixes(c, top_n)
+    if orders is not None:
+        extras += _spend_mixes(c, to_table(orders, "orders"), products, top_n)
+    for extra in extras:
+        g = g.left_join(extra.rename(_key="_class"), g._class == extra._class).drop("_key")
+    g = g.order_by([g._sort.asc(nulls_first=False), g._class])
+    rest = [col for col in g.columns if col not in PROFILE_COLUMNS and not col.startswith("_")]
+    return g.select(
+        g._class.name("class"), *[col for col in PROFILE_COLUMNS if col != "class"], *rest
+    )
+
+
+def _class_sizes(c: ir.Table) -> ir.Table:
+    """Per class: customers, revenue, their shares and the mean R/F/M (the fixed columns)."""
     g = c.group_by("_class").agg(
         _sort=c._sort.min(),
         customers=c.customer_id.count(),
@@ -109,11 +124,14 @@ def class_profile(
     )
     n_total = g.customers.sum().over()
     rev_total = g.revenue.sum().over()
-    g = g.mutate(
+    return g.mutate(
         customer_share=g.customers / n_total,
         revenue_share=ibis.ifelse(rev_total > 0, g.revenue / rev_total, ibis.null("float64")),
     )
 
+
+def _attribute_mixes(c: ir.Table, top_n: int) -> list[ir.Table]:
+    """The region and channel mixes of the customers themselves (one count each)."""
     extras: list[ir.Table] = []
     region = next((col for col in ("region", "province") if col in c.columns), None)
     ones = c.mutate(_one=ibis.literal(1))
@@ -123,30 +141,27 @@ def class_profile(
         extras.append(
             share_list(ones, "_class", "channel", "_one", top_n=top_n, what="channel_mix")
         )
+    return extras
 
-    if orders is not None:
-        lines = _class_lines(c, to_table(orders, "orders"))
-        if products is not None:
-            p = to_table(products, "products")
-            require_columns(p, ["product_id"], "products")
-            keep = [col for col in ("category", "brand") if col in p.columns]
-            p = p.select(_pid=p.product_id.cast("string"), **{col: p[col] for col in keep})
-            lp = lines.left_join(p, lines._pid == p._pid)
-            for col, what in (("category", "top_categories"), ("brand", "top_brands")):
-                if col in keep:
-                    extras.append(share_list(lp, "_class", col, "amount", top_n=top_n, what=what))
-        if "channel" not in c.columns and "channel" in lines.columns:
-            extras.append(
-                share_list(lines, "_class", "channel", "amount", top_n=top_n, what="channel_mix")
-            )
 
-    for extra in extras:
-        g = g.left_join(extra.rename(_key="_class"), g._class == extra._class).drop("_key")
-    g = g.order_by([g._sort.asc(nulls_first=False), g._class])
-    rest = [col for col in g.columns if col not in PROFILE_COLUMNS and not col.startswith("_")]
-    return g.select(
-        g._class.name("class"), *[col for col in PROFILE_COLUMNS if col != "class"], *rest
-    )
+def _spend_mixes(c: ir.Table, orders: ir.Table, products: Any, top_n: int) -> list[ir.Table]:
+    """Top categories and brands by the class's spend; its channel mix when only orders have one."""
+    extras: list[ir.Table] = []
+    lines = _class_lines(c, orders)
+    if products is not None:
+        p = to_table(products, "products")
+        require_columns(p, ["product_id"], "products")
+        keep = [col for col in ("category", "brand") if col in p.columns]
+        p = p.select(_pid=p.product_id.cast("string"), **{col: p[col] for col in keep})
+        lp = lines.left_join(p, lines._pid == p._pid)
+        for col, what in (("category", "top_categories"), ("brand", "top_brands")):
+            if col in keep:
+                extras.append(share_list(lp, "_class", col, "amount", top_n=top_n, what=what))
+    if "channel" not in c.columns and "channel" in lines.columns:
+        extras.append(
+            share_list(lines, "_class", "channel", "amount", top_n=top_n, what="channel_mix")
+        )
+    return extras
 
 
 def _class_lines(customers: ir.Table, orders: ir.Table) -> ir.Table:

@@ -262,17 +262,63 @@ def stage_orders(
     source text columns known to hold no empty or untrimmed value: they are
     used as they are instead of being trimmed on every read.
     """
+    raws = {f: t[m[f]] for f in ("order_time", "quantity", "price", "amount") if f in m}
+    p = step(t.select(**_parsed_orders(t, m, file_index, attrs, tidy, raws)))
+    limits = MAX_LENGTHS["orders"]
+    texts = [f for f in (*TEXT_FIELDS, *attrs) if f in m and f in limits]
+    q = step(p.mutate(**_order_tests(t, m, p, options, raws, texts)))
+    # 3. decide: first reject reason, first set-aside rule, signed values.
+    returns = _return_cases(q, m, options, raws)
+    is_return = ibis.or_(*[c for c, *_ in returns])
+    rules = _set_aside_cases(q, m, options, raws)
+    if options.returns == "exclude":
+        rules += returns
+    reject, rcol, rval = _first(_reject_cases(q, m, raws, texts))
+    rule, scol, sval = _first(rules)
+    values: dict[str, ir.Value] = {
+        "customer_id": q.customer_id,
+        "order_id": q.order_id,
+        "order_time": q.order_time,
+        "product_id": q.product_id,
+        "quantity": is_return.ifelse(-q.__qty.abs(), q.__qty),
+        "price": q.price,
+        "amount": is_return.ifelse(-q.__amount.abs(), q.__amount),
+        "is_return": is_return,
+        "status": q.status,
+        "channel": q.channel,
+        "store_id": q.store_id,
+        **{a: q[a] for a in attrs},
+        **{b: q[b] for b in ("__file", "__row", "__seq")},
+        "__reject": reject,
+        "__rcol": rcol,
+        "__rval": rval,
+        "__rule": rule,
+        "__scol": scol,
+        "__sval": sval,
+        "__np": q.__np,
+        "__zp": q.__zp,
+    }
+    assert tuple(values)[: len(ORDER_COLUMNS)] == ORDER_COLUMNS
+    return q.select(**values)
 
-    # 1. parse: canonical values, plus the raw cells a reject must quote.
-    def src(field: str) -> ir.Value | None:
-        return t[m[field]] if field in m else None
+
+_Case = tuple[ir.BooleanValue, str, str, ir.Value]
+
+
+def _parsed_orders(
+    t: ir.Table,
+    m: dict[str, str],
+    file_index: int,
+    attrs: Sequence[str],
+    tidy: Collection[str],
+    raws: dict[str, ir.Value],
+) -> dict[str, ir.Value]:
+    """1. parse: canonical values, plus the raw cells a reject must quote."""
 
     def text(field: str) -> ir.StringValue:
-        c = src(field)
-        return _NULL_STR if c is None else to_text(c, tidy=m[field] in tidy)
+        return _NULL_STR if field not in m else to_text(t[m[field]], tidy=m[field] in tidy)
 
-    raws = {f: src(f) for f in ("order_time", "quantity", "price", "amount") if f in m}
-    parsed: dict[str, ir.Value] = {
+    return {
         "customer_id": text("customer_id"),
         "order_id": text("order_id"),
         "order_time": parse_timestamp(raws["order_time"]),
@@ -287,15 +333,22 @@ def stage_orders(
         **_bookkeeping(t, file_index),
         **{f"__raw_{f}": c for f, c in raws.items()},
     }
-    p = step(t.select(**parsed))
 
-    # 2. test: one boolean per check.
+
+def _order_tests(
+    t: ir.Table,
+    m: dict[str, str],
+    p: ir.Table,
+    options: ImportOptions,
+    raws: dict[str, ir.Value],
+    texts: list[str],
+) -> dict[str, ir.Value]:
+    """2. test: one boolean per check, so each is computed once per row."""
     amount = p.__amount if "amount" in raws else p.price * p.__qty
     np_cond = _non_product(t, m, options, p)
     in_time = (p.order_time >= FIRST_ORDER_TIME) & (p.order_time < END_ORDER_TIME)
     # the text fields with a length limit, tested once per row: the index of the first too long
     limits = MAX_LENGTHS["orders"]
-    texts = [f for f in (*TEXT_FIELDS, *attrs) if f in m and f in limits]
     long_cases = [(_too_long(p[f], limits[f]), i) for i, f in enumerate(texts, start=1)]
     tests: dict[str, ir.Value] = {
         "__amount": amount,
@@ -338,12 +391,14 @@ def stage_orders(
         tests["__r_prefix"] = ibis.or_(
             *[(p.order_id >= x + "0") & (p.order_id < x + ":") for x in options.return_prefixes]
         ).fill_null(False)
-    q = step(p.mutate(**tests))
+    return tests
 
-    # 3. decide: first reject reason, first set-aside rule, signed values.
-    rejects: list[tuple[ir.BooleanValue, str, str, ir.Value]] = [
-        (q.__t_date, "bad_date", m["order_time"], q.__raw_order_time)
-    ]
+
+def _reject_cases(
+    q: ir.Table, m: dict[str, str], raws: dict[str, ir.Value], texts: list[str]
+) -> list[_Case]:
+    """The reject reasons in the order they rank, each with the source column it quotes."""
+    rejects: list[_Case] = [(q.__t_date, "bad_date", m["order_time"], q.__raw_order_time)]
     if "amount" in raws:
         rejects.append((q.__t_amount, "bad_amount", m["amount"], q.__raw_amount))
         if "quantity" in raws:
@@ -359,7 +414,14 @@ def stage_orders(
         rejects.append((q.__t_price, "bad_price", m["price"], q.__raw_price))
         rejects.append((q.__t_amount, "bad_amount", m["quantity"], q.__raw_quantity))
     rejects += [(q.__t_long == i, "too_long", m[f], q[f]) for i, f in enumerate(texts, start=1)]
-    returns: list[tuple[ir.BooleanValue, str, str, ir.Value]] = []
+    return rejects
+
+
+def _return_cases(
+    q: ir.Table, m: dict[str, str], options: ImportOptions, raws: dict[str, ir.Value]
+) -> list[_Case]:
+    """What makes a line a return (status, negative quantity or amount, order-id prefix)."""
+    returns: list[_Case] = []
     if "status" in m:
         returns.append((q.__r_status, "return", m["status"], q.status))
     if "quantity" in raws:
@@ -368,42 +430,19 @@ def stage_orders(
     returns.append((q.__r_amount, "return", m[amount_field], q[f"__raw_{amount_field}"]))
     if "order_id" in m and options.return_prefixes:
         returns.append((q.__r_prefix, "return", m["order_id"], q.order_id))
-    is_return = ibis.or_(*[c for c, *_ in returns])
-    rules: list[tuple[ir.BooleanValue, str, str, ir.Value]] = []
+    return returns
+
+
+def _set_aside_cases(
+    q: ir.Table, m: dict[str, str], options: ImportOptions, raws: dict[str, ir.Value]
+) -> list[_Case]:
+    """The set-aside rules the options exclude, before returns (added by the caller)."""
+    rules: list[_Case] = []
     if options.non_product == "exclude" and "product_id" in m:
         rules.append((q.__np, "non_product", m["product_id"], q.product_id))
     if options.zero_price == "exclude" and "price" in raws:
         rules.append((q.__zp, "zero_price", m["price"], q.__raw_price))
-    if options.returns == "exclude":
-        rules += returns
-
-    reject, rcol, rval = _first(rejects)
-    rule, scol, sval = _first(rules)
-    values: dict[str, ir.Value] = {
-        "customer_id": q.customer_id,
-        "order_id": q.order_id,
-        "order_time": q.order_time,
-        "product_id": q.product_id,
-        "quantity": is_return.ifelse(-q.__qty.abs(), q.__qty),
-        "price": q.price,
-        "amount": is_return.ifelse(-q.__amount.abs(), q.__amount),
-        "is_return": is_return,
-        "status": q.status,
-        "channel": q.channel,
-        "store_id": q.store_id,
-        **{a: q[a] for a in attrs},
-        **{b: q[b] for b in ("__file", "__row", "__seq")},
-        "__reject": reject,
-        "__rcol": rcol,
-        "__rval": rval,
-        "__rule": rule,
-        "__scol": scol,
-        "__sval": sval,
-        "__np": q.__np,
-        "__zp": q.__zp,
-    }
-    assert tuple(values)[: len(ORDER_COLUMNS)] == ORDER_COLUMNS
-    return q.select(**values)
+    return rules
 
 
 def stage_entities(

@@ -154,31 +154,14 @@ def evaluate_churn(
     horizon_days = _check_days(horizon_days, "horizon_days")
     c1 = as_date(train_cutoff, "train_cutoff")
     c2 = as_date(test_cutoff, "test_cutoff")
-    if c2 < c1 + dt.timedelta(days=horizon_days):
-        raise SchemaError(
-            f"test_cutoff {c2} must be at least {horizon_days} days after train_cutoff {c1} "
-            f"(on or after {c1 + dt.timedelta(days=horizon_days)}), otherwise the training "
-            "labels overlap the test period"
-        )
-    end = data_end(orders)
-    if c2 + dt.timedelta(days=horizon_days) > end:
-        # checked before the (slower) fit
-        raise SchemaError(
-            f"the test horizon runs to {c2 + dt.timedelta(days=horizon_days - 1)}, but the orders "
-            f"end on {end - dt.timedelta(days=1)}: labels would be incomplete; choose a test "
-            f"cut-off on or before {end - dt.timedelta(days=horizon_days)}"
-        )
+    _check_cutoffs(orders, c1, c2, horizon_days)
     model = ChurnModel(
         horizon_days, calibration=calibration, snapshots=snapshots, random_state=random_state
     )
     model.fit(orders, cutoff=c1, products=products)
     test = churn_dataset(orders, cutoff=c2, horizon_days=horizon_days, products=products)
     y = test["churned"].to_numpy()
-    scores = {
-        "model": model.risk(test),
-        "recency": test["recency_days"].rank(pct=True).to_numpy(),
-        "bgnbd": 1.0 - test["p_alive"].to_numpy(dtype=float),
-    }
+    scores = _scores(model, test)
     result: dict[str, Any] = {
         "train_cutoff": c1.isoformat(),
         "test_cutoff": c2.isoformat(),
@@ -199,3 +182,29 @@ def evaluate_churn(
             frame[name] = s
         result["scores"] = frame
     return result
+
+
+def _check_cutoffs(orders: Any, c1: dt.date, c2: dt.date, horizon_days: int) -> None:
+    """Refuse overlapping cut-offs or an unobserved test horizon, before the (slower) fit."""
+    if c2 < c1 + dt.timedelta(days=horizon_days):
+        raise SchemaError(
+            f"test_cutoff {c2} must be at least {horizon_days} days after train_cutoff {c1} "
+            f"(on or after {c1 + dt.timedelta(days=horizon_days)}), otherwise the training "
+            "labels overlap the test period"
+        )
+    end = data_end(orders)
+    if c2 + dt.timedelta(days=horizon_days) > end:
+        raise SchemaError(
+            f"the test horizon runs to {c2 + dt.timedelta(days=horizon_days - 1)}, but the orders "
+            f"end on {end - dt.timedelta(days=1)}: labels would be incomplete; choose a test "
+            f"cut-off on or before {end - dt.timedelta(days=horizon_days)}"
+        )
+
+
+def _scores(model: ChurnModel, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The three scores of :data:`SCORES` for the test customers, higher meaning riskier."""
+    return {
+        "model": model.risk(test),
+        "recency": test["recency_days"].rank(pct=True).to_numpy(),
+        "bgnbd": 1.0 - test["p_alive"].to_numpy(dtype=float),
+    }

@@ -44,6 +44,7 @@ from kehu.analytics.churn.features import (
     churn_features,
     data_end,
 )
+from kehu.analytics.churn.persist import estimator_state, rebuild_estimator
 from kehu.analytics.churn.reasons import REASON_GROUPS, reason_texts, top_reasons
 from kehu.analytics.estimator import SavedEstimator
 from kehu.analytics.rfm import DateLike, as_date
@@ -412,31 +413,7 @@ class ChurnModel(SavedEstimator):
         """The fitted state: each fold's trees as node arrays and its calibrator's numbers."""
         import sklearn
 
-        folds, arrays = [], {}
-        for k, fold in enumerate(self.estimator_.calibrated_classifiers_):
-            booster, calibrator = fold.estimator, fold.calibrators[0]
-            trees = [p for (p,) in booster._predictors]  # one tree per iteration (binary)
-            if booster._preprocessor is not None or any(
-                len(t.raw_left_cat_bitsets) for t in trees
-            ):  # pragma: no cover - the churn features are all numerical
-                raise ValueError("ChurnModel.save: categorical splits cannot be saved")
-            arrays[f"nodes_{k}"] = np.concatenate([t.nodes for t in trees])
-            arrays[f"tree_sizes_{k}"] = np.array([len(t.nodes) for t in trees], dtype=np.int64)
-            spec: dict[str, Any] = {
-                "booster": booster.get_params(),
-                "baseline": booster._baseline_prediction.ravel().tolist(),
-            }
-            if self.calibration == "sigmoid":
-                spec["sigmoid"] = [float(calibrator.a_), float(calibrator.b_)]
-            else:
-                arrays[f"iso_x_{k}"] = calibrator.X_thresholds_
-                arrays[f"iso_y_{k}"] = calibrator.y_thresholds_
-                spec["isotonic"] = {
-                    "X_min_": float(calibrator.X_min_),
-                    "X_max_": float(calibrator.X_max_),
-                    "increasing_": bool(calibrator.increasing_),
-                }
-            folds.append(spec)
+        folds, arrays = estimator_state(self.estimator_, self.calibration)
         state = {
             "sklearn": sklearn.__version__,
             "classes": self.estimator_.classes_.tolist(),
@@ -453,76 +430,12 @@ class ChurnModel(SavedEstimator):
     def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Rebuild the calibrated boosters from their node arrays; they predict as before.
 
-        The trees are scikit-learn's own ``TreePredictor`` objects made from the
-        saved nodes, so the prediction runs the same code on the same numbers.
+        See :mod:`kehu.analytics.churn.persist`: the trees are scikit-learn's own
+        ``TreePredictor`` objects made from the saved nodes, so the prediction runs
+        the same code on the same numbers.
         """
-        from sklearn.calibration import (
-            CalibratedClassifierCV,
-            _CalibratedClassifier,
-            _SigmoidCalibration,
-        )
-        from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.ensemble._hist_gradient_boosting.binning import _BinMapper
-        from sklearn.ensemble._hist_gradient_boosting.common import (
-            PREDICTOR_RECORD_DTYPE,
-            X_BITSET_INNER_DTYPE,
-        )
-        from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-        from sklearn.isotonic import IsotonicRegression
-
-        features = [str(c) for c in state["features_"]]
-        names = np.array(features, dtype=object)
-        classes = np.array(state["classes"])
-        no_bitsets = np.zeros((0, 8), dtype=X_BITSET_INNER_DTYPE)
-        folds = []
-        for k, spec in enumerate(state["folds"]):
-            nodes = arrays[f"nodes_{k}"]
-            if nodes.dtype != PREDICTOR_RECORD_DTYPE:
-                raise ValueError(
-                    f"its trees were saved by scikit-learn {state.get('sklearn')} in a layout "
-                    "this scikit-learn does not use; fit the model again"
-                )
-            ends = np.cumsum(arrays[f"tree_sizes_{k}"])
-            booster = HistGradientBoostingClassifier(**spec["booster"])
-            booster._predictors = [
-                [TreePredictor(tree, no_bitsets, no_bitsets)] for tree in np.split(nodes, ends[:-1])
-            ]
-            booster._baseline_prediction = np.array([spec["baseline"]], dtype=np.float64)
-            booster.n_trees_per_iteration_ = 1
-            booster.classes_ = classes
-            booster.n_features_in_ = len(features)
-            booster.feature_names_in_ = names
-            booster.is_categorical_ = None
-            booster._preprocessor = None
-            booster._bin_mapper = _BinMapper()
-            booster._bin_mapper.is_categorical_ = np.zeros(len(features), dtype=bool)
-            booster._bin_mapper.bin_thresholds_ = []
-            if self.calibration == "sigmoid":
-                calibrator = _SigmoidCalibration()
-                calibrator.a_, calibrator.b_ = (np.float64(v) for v in spec["sigmoid"])
-            else:
-                calibrator = IsotonicRegression(out_of_bounds="clip")
-                for name, value in spec["isotonic"].items():
-                    setattr(calibrator, name, value)
-                calibrator.X_thresholds_ = arrays[f"iso_x_{k}"]
-                calibrator.y_thresholds_ = arrays[f"iso_y_{k}"]
-                calibrator._build_f(calibrator.X_thresholds_, calibrator.y_thresholds_)
-            folds.append(
-                _CalibratedClassifier(
-                    booster, [calibrator], classes=classes, method=self.calibration
-                )
-            )
-        estimator = CalibratedClassifierCV(
-            HistGradientBoostingClassifier(**state["folds"][0]["booster"]),
-            method=self.calibration,
-            cv=self.cv,
-        )
-        estimator.calibrated_classifiers_ = folds
-        estimator.classes_ = classes
-        estimator.n_features_in_ = len(features)
-        estimator.feature_names_in_ = names
-        self.estimator_ = estimator
-        self.features_ = features
+        self.estimator_ = rebuild_estimator(state, arrays, self.calibration, self.cv)
+        self.features_ = [str(c) for c in state["features_"]]
         self.reference_ = {str(c): float(v) for c, v in state["reference_"].items()}
         cutoff = state["cutoff_"]
         self.cutoff_ = dt.date.fromisoformat(cutoff) if cutoff is not None else None

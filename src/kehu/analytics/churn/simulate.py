@@ -30,7 +30,7 @@ it, and about 5 in the low one.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -98,6 +98,53 @@ def simulate_churn(
     ['arrived', 'churned_at', 'customer_id', 'decline_start']
     >>> orders, truth = simulate_churn(100, churn="low", seed=1)  # fewer churners
     """
+    first, span, engaged_days = _checked_setting(
+        n, churn, start, end, min_age_days, rate_mean, rate_shape, engaged_days, decline_days
+    )
+    rng = np.random.default_rng(seed)
+    people = _draw_customers(
+        rng,
+        n,
+        arrive_days=span - min_age_days,
+        rate_mean=rate_mean,
+        rate_shape=rate_shape,
+        engaged_days=engaged_days,
+        decline_days=decline_days,
+        n_products=n_products,
+    )
+    owner, declining, t = _draw_purchase_times(rng, people, span, decline_rate)
+    origin = pd.Timestamp(dt.datetime.combine(first, dt.time()))
+    ids = np.char.add("c", np.arange(n).astype(str))
+    orders = _order_lines(
+        rng, people, owner, declining, t, decline_spend, n_products, origin=origin, ids=ids
+    )
+    return orders, _truth(people, ids, origin)
+
+
+class _Customers(NamedTuple):
+    """Each simulated customer's hidden traits; times in days since ``start``."""
+
+    arrive: np.ndarray
+    lam: np.ndarray
+    decline: np.ndarray
+    churn: np.ndarray
+    spend: np.ndarray
+    breadth: np.ndarray
+    offset: np.ndarray
+
+
+def _checked_setting(
+    n: Any,
+    churn: str,
+    start: DateLike,
+    end: DateLike,
+    min_age_days: int,
+    rate_mean: float,
+    rate_shape: float,
+    engaged_days: float | None,
+    decline_days: float,
+) -> tuple[dt.date, int, float]:
+    """The first day, the days observed and the engaged days, once every setting can be drawn."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n <= 0:
         raise SchemaError(f"the number of customers must be a positive whole number, got {n!r}")
     if churn not in ENGAGED_DAYS:
@@ -116,24 +163,43 @@ def simulate_churn(
     ):
         if not value > 0:
             raise SchemaError(f"{name} must be positive, got {value!r}")
-    rng = np.random.default_rng(seed)
+    return first, span, engaged_days
 
-    # per customer, times in days since `start`
-    arrive = rng.uniform(0.0, span - min_age_days, n)
+
+def _draw_customers(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    arrive_days: float,
+    rate_mean: float,
+    rate_shape: float,
+    engaged_days: float,
+    decline_days: float,
+    n_products: int,
+) -> _Customers:
+    """Draw every customer's arrival, rate, decline, churn, spend and range (in this order)."""
+    arrive = rng.uniform(0.0, arrive_days, n)
     lam = rng.gamma(rate_shape, rate_mean / rate_shape, n)
     decline = arrive + rng.exponential(engaged_days, n)
     churn = decline + rng.exponential(decline_days, n)
     spend = rng.gamma(2.0, 20.0, n)  # mean order value while engaged
     breadth = 1 + rng.poisson(8, n)  # products the customer chooses among
     offset = rng.integers(0, n_products, n)
+    return _Customers(arrive, lam, decline, churn, spend, breadth, offset)
 
+
+def _draw_purchase_times(
+    rng: np.random.Generator, people: _Customers, span: int, decline_rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each purchase's customer, phase (declining or not) and time, those before ``end``."""
+    n = len(people.arrive)
     # engaged phase [arrive, decline) and declining phase [decline, churn), cut at `end`
-    e_end = np.minimum(decline, span)
-    d_end = np.minimum(churn, span)
-    e_len = np.maximum(e_end - arrive, 0.0)
-    d_len = np.maximum(d_end - np.minimum(decline, span), 0.0)
-    n_e = rng.poisson(lam * e_len)
-    n_d = rng.poisson(decline_rate * lam * d_len)
+    e_end = np.minimum(people.decline, span)
+    d_end = np.minimum(people.churn, span)
+    e_len = np.maximum(e_end - people.arrive, 0.0)
+    d_len = np.maximum(d_end - np.minimum(people.decline, span), 0.0)
+    n_e = rng.poisson(people.lam * e_len)
+    n_d = rng.poisson(decline_rate * people.lam * d_len)
 
     owner = np.concatenate(
         [np.arange(n), np.repeat(np.arange(n), n_e), np.repeat(np.arange(n), n_d)]
@@ -142,22 +208,34 @@ def simulate_churn(
     u = rng.uniform(0.0, 1.0, len(owner))
     t = np.where(
         declining,
-        decline[owner] + u * d_len[owner],
-        arrive[owner] + u * e_len[owner],
+        people.decline[owner] + u * d_len[owner],
+        people.arrive[owner] + u * e_len[owner],
     )
-    t[:n] = arrive  # the first purchase, on arrival
+    t[:n] = people.arrive  # the first purchase, on arrival
     keep = t < span
-    owner, declining, t = owner[keep], declining[keep], t[keep]
+    return owner[keep], declining[keep], t[keep]
 
-    value = spend[owner] * np.where(declining, decline_spend, 1.0)
+
+def _order_lines(
+    rng: np.random.Generator,
+    people: _Customers,
+    owner: np.ndarray,
+    declining: np.ndarray,
+    t: np.ndarray,
+    decline_spend: float,
+    n_products: int,
+    *,
+    origin: pd.Timestamp,
+    ids: np.ndarray,
+) -> pd.DataFrame:
+    """One canonical order line per purchase: its amount, product and quantity, by time."""
+    value = people.spend[owner] * np.where(declining, decline_spend, 1.0)
     amount = np.round(rng.gamma(4.0, value / 4.0), 2)
-    choices = np.where(declining, np.maximum(breadth[owner] // 3, 1), breadth[owner])
-    product = (offset[owner] + rng.integers(0, 1 << 30, len(owner)) % choices) % n_products
+    choices = np.where(declining, np.maximum(people.breadth[owner] // 3, 1), people.breadth[owner])
+    product = (people.offset[owner] + rng.integers(0, 1 << 30, len(owner)) % choices) % n_products
     quantity = 1 + rng.poisson(2.0, len(owner))
 
-    origin = pd.Timestamp(dt.datetime.combine(first, dt.time()))
     order_time = origin + pd.to_timedelta(np.round(t * 86400.0).astype("int64"), unit="s")
-    ids = np.char.add("c", np.arange(n).astype(str))
     orders = pd.DataFrame(
         {
             "customer_id": ids[owner],
@@ -170,17 +248,20 @@ def simulate_churn(
             "is_return": np.zeros(len(owner), bool),
         }
     )
-    orders = orders.sort_values("order_time", kind="stable").reset_index(drop=True)
+    return orders.sort_values("order_time", kind="stable").reset_index(drop=True)
+
+
+def _truth(people: _Customers, ids: np.ndarray, origin: pd.Timestamp) -> pd.DataFrame:
+    """Per customer the hidden times, as timestamps (possibly after ``end``)."""
 
     def stamp(days: np.ndarray) -> pd.Series:
         return origin + pd.to_timedelta(np.round(days * 86400.0).astype("int64"), unit="s")
 
-    truth = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": ids,
-            "arrived": stamp(arrive),
-            "decline_start": stamp(decline),
-            "churned_at": stamp(churn),
+            "arrived": stamp(people.arrive),
+            "decline_start": stamp(people.decline),
+            "churned_at": stamp(people.churn),
         }
     )
-    return orders, truth

@@ -113,6 +113,41 @@ def clv_summary(
     require_columns(t, ORDER_REQUIRED, "orders")
     days = unit_days(unit)
     ret = t.is_return.fill_null(False) if "is_return" in t.columns else t.amount < 0
+    cal, obs = _period_ends(t, calibration_end, observation_end)
+    _check_calibration_purchase(t, ret, cal)
+    end = obs or cal
+    lines = t.mutate(_ret=ret).filter(
+        t.customer_id.notnull(),
+        t.order_time < ibis.timestamp(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())),
+    )
+    cal_day = ibis.date(cal)
+    # one row per customer and day: several purchases on a day count once
+    daily = lines.group_by(
+        customer_id=lines.customer_id.cast(idt.string), day=lines.order_time.date()
+    ).agg(value=lines.amount.cast(idt.float64).sum(), bought=(~lines._ret).any())
+    g = _customer_days(daily, cal_day, holdout=obs is not None)
+    g = g.filter(g.first <= cal_day)
+    frequency = (g.purchases - 1).cast(idt.int64)
+    g = g.mutate(
+        frequency=frequency,
+        recency=g.last.delta(g.first, unit="day").cast(idt.float64) / days,
+        T=cal_day.delta(g.first, unit="day").cast(idt.float64) / days,
+        monetary_value=_mean_value(_repeat_value(g), frequency),
+    )
+    if obs is None:
+        return g.select(*SUMMARY_COLUMNS).order_by("customer_id")
+    g = g.mutate(
+        frequency_holdout=g.holdout_purchases.cast(idt.int64),
+        monetary_value_holdout=_mean_value(g.holdout_value, g.holdout_purchases),
+        duration_holdout=ibis.literal((obs - cal).days / days, idt.float64),
+    )
+    return g.select(*SUMMARY_COLUMNS, *HOLDOUT_COLUMNS).order_by("customer_id")
+
+
+def _period_ends(
+    t: ir.Table, calibration_end: DateLike | None, observation_end: DateLike | None
+) -> tuple[dt.date, dt.date | None]:
+    """The calibration and holdout end days; the calibration defaults to the last order's."""
     kept = t.filter(t.customer_id.notnull())
     if calibration_end is None:
         last = kept.order_time.max().execute()
@@ -127,7 +162,11 @@ def clv_summary(
             f"observation_end ({obs}) must be after calibration_end ({cal}): "
             "the holdout period would be empty"
         )
-    end = obs or cal
+    return cal, obs
+
+
+def _check_calibration_purchase(t: ir.Table, ret: ir.BooleanValue, cal: dt.date) -> None:
+    """Refuse an empty calibration period early, so the summary never runs twice."""
     next_day = ibis.timestamp(dt.datetime.combine(cal + dt.timedelta(days=1), dt.time()))
     # a cheap probe (the engine stops at the first match) instead of running the summary twice
     probe = t.filter(t.customer_id.notnull(), ~ret, t.order_time < next_day).limit(1)
@@ -136,19 +175,16 @@ def clv_summary(
             f"orders: no customer bought anything on or before calibration_end {cal}: "
             "the calibration period is empty"
         )
-    lines = t.mutate(_ret=ret).filter(
-        t.customer_id.notnull(),
-        t.order_time < ibis.timestamp(dt.datetime.combine(end + dt.timedelta(days=1), dt.time())),
-    )
-    cal_day = ibis.date(cal)
-    # one row per customer and day: several purchases on a day count once
-    daily = lines.group_by(
-        customer_id=lines.customer_id.cast(idt.string), day=lines.order_time.date()
-    ).agg(value=lines.amount.cast(idt.float64).sum(), bought=(~lines._ret).any())
-    # One window-free pass per customer.  The repeat value is the value of the calibration
-    # days after the first purchase day: purchase days contribute their sum minus the first
-    # day's value (arg_min); the rare return-only days are collected as (day, value) pairs
-    # and those after the first purchase day are added afterwards, so nothing is joined.
+
+
+def _customer_days(daily: ir.Table, cal_day: ir.DateValue, *, holdout: bool) -> ir.Table:
+    """One window-free pass per customer over their days: what the summary columns need.
+
+    The repeat value is the value of the calibration days after the first purchase day:
+    purchase days contribute their sum minus the first day's value (arg_min); the rare
+    return-only days are collected as (day, value) pairs and those after the first purchase
+    day are added afterwards (:func:`_repeat_value`), so nothing is joined.
+    """
     in_cal = daily.day <= cal_day
     buy_cal = daily.bought & in_cal
     aggregates = {
@@ -161,34 +197,22 @@ def clv_summary(
             where=~daily.bought & in_cal
         ),
     }
-    if obs is not None:  # without a holdout there are no later days to count
+    if holdout:  # without a holdout there are no later days to count
         aggregates["holdout_purchases"] = daily.day.count(where=~in_cal & daily.bought)
         aggregates["holdout_value"] = daily.value.sum(where=~in_cal)
-    g = daily.group_by("customer_id").agg(**aggregates)
-    g = g.filter(g.first <= cal_day)
+    return daily.group_by("customer_id").agg(**aggregates)
+
+
+def _repeat_value(g: ir.Table) -> ir.FloatingValue:
+    """Net value of the calibration days after the first purchase day, rounding residue zeroed."""
     late = g.returns_only.filter(lambda d: d.day > g.first).map(lambda d: d.value).sums()
     # most customers have no return-only day: skip the list functions for them
     late_returns = ibis.ifelse(g.returns_only.isnull(), 0.0, late.fill_null(0.0))
-    frequency = (g.purchases - 1).cast(idt.int64)
     repeat_value = g.bought_value - g.first_value + late_returns
     # the subtraction leaves a rounding residue where repeat purchases are exactly returned
     # (0.1 + 0.2 - 0.1 - 0.2); residues that small are zero, as summing the days gives
     scale = g.bought_value.abs() + g.first_value.abs() + late_returns.abs()
-    repeat_value = ibis.ifelse(repeat_value.abs() <= 1e-12 * scale, 0.0, repeat_value)
-    g = g.mutate(
-        frequency=frequency,
-        recency=g.last.delta(g.first, unit="day").cast(idt.float64) / days,
-        T=cal_day.delta(g.first, unit="day").cast(idt.float64) / days,
-        monetary_value=_mean_value(repeat_value, frequency),
-    )
-    if obs is None:
-        return g.select(*SUMMARY_COLUMNS).order_by("customer_id")
-    g = g.mutate(
-        frequency_holdout=g.holdout_purchases.cast(idt.int64),
-        monetary_value_holdout=_mean_value(g.holdout_value, g.holdout_purchases),
-        duration_holdout=ibis.literal((obs - cal).days / days, idt.float64),
-    )
-    return g.select(*SUMMARY_COLUMNS, *HOLDOUT_COLUMNS).order_by("customer_id")
+    return ibis.ifelse(repeat_value.abs() <= 1e-12 * scale, 0.0, repeat_value)
 
 
 def _mean_value(total: ir.NumericValue, count: ir.IntegerValue) -> ir.FloatingValue:

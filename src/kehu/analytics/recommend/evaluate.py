@@ -26,8 +26,10 @@ the training period.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -79,10 +81,7 @@ def evaluate_split(
     ``protocol`` (the settings) and one dict of metrics per method in
     :data:`METHODS`.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ConfigError(f"evaluate_split: k must be a positive integer, got {k!r}")
-    if max_customers is not None and max_customers < 1:
-        raise ConfigError(f"evaluate_split: max_customers must be positive, got {max_customers!r}")
+    _check_args(k, max_customers)
     split = as_date(split_date, "split_date")
     end = None if test_days is None else split + pd.Timedelta(days=test_days).to_pytimedelta()
     if segments is None:
@@ -91,20 +90,8 @@ def evaluate_split(
     rec = Recommender(k=k) if recommender is None else recommender
     rec.fit(orders, segments, as_of=split)
 
-    train = interactions(orders, before=split).select("customer_id", "product_id")
-    test = interactions(orders, since=split, before=end).select("customer_id", "product_id")
-    known = train.select("customer_id").distinct()
-    test = test.semi_join(known, "customer_id").anti_join(train, ["customer_id", "product_id"])
-    truth = test.to_pandas()
-    if truth.empty:
-        raise SchemaError(
-            f"evaluate_split: no customer with history before {split} bought a new product after it"
-        )
-    users = np.sort(truth["customer_id"].unique().astype(str)).astype(object)
-    if max_customers is not None and len(users) > max_customers:
-        rng = np.random.default_rng(seed)
-        users = np.sort(rng.choice(users, size=max_customers, replace=False))
-        truth = truth[truth["customer_id"].isin(users)]
+    train, truth = _new_purchases(orders, split, end)
+    users, truth = _evaluated_customers(truth, max_customers, seed)
     catalogue = train.select("product_id").distinct().count().execute()
 
     lists = {
@@ -128,6 +115,42 @@ def evaluate_split(
     for name, recs in lists.items():
         result[name] = ranking_metrics(recs, truth, users, k, catalogue)
     return result
+
+
+def _check_args(k: Any, max_customers: int | None) -> None:
+    """Refuse a list length or sample size that no evaluation can use."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"evaluate_split: k must be a positive integer, got {k!r}")
+    if max_customers is not None and max_customers < 1:
+        raise ConfigError(f"evaluate_split: max_customers must be positive, got {max_customers!r}")
+
+
+def _new_purchases(
+    orders: Any, split: dt.date, end: dt.date | None
+) -> tuple[ir.Table, pd.DataFrame]:
+    """The train pairs, and as test the products known customers first bought after ``split``."""
+    train = interactions(orders, before=split).select("customer_id", "product_id")
+    test = interactions(orders, since=split, before=end).select("customer_id", "product_id")
+    known = train.select("customer_id").distinct()
+    test = test.semi_join(known, "customer_id").anti_join(train, ["customer_id", "product_id"])
+    truth = test.to_pandas()
+    if truth.empty:
+        raise SchemaError(
+            f"evaluate_split: no customer with history before {split} bought a new product after it"
+        )
+    return train, truth
+
+
+def _evaluated_customers(
+    truth: pd.DataFrame, max_customers: int | None, seed: int
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """The customers with a test product, a seeded sample of them when there are too many."""
+    users = np.sort(truth["customer_id"].unique().astype(str)).astype(object)
+    if max_customers is not None and len(users) > max_customers:
+        rng = np.random.default_rng(seed)
+        users = np.sort(rng.choice(users, size=max_customers, replace=False))
+        truth = truth[truth["customer_id"].isin(users)]
+    return users, truth
 
 
 def rfm8_segments(orders: Any, split: DateLike) -> pd.DataFrame:

@@ -145,7 +145,22 @@ def association_rules(
     sets = frequent_itemsets(
         baskets, min_support, max_len, basket_col=basket_col, item_col=item_col
     )
-    n = sets.attrs["baskets"]
+    rules = _candidate_rules(sets)
+    if not rules:
+        return _empty_rules()
+    r = _measure(pd.concat(rules, ignore_index=True), sets.attrs["baskets"])
+    keep = r["confidence"] >= min_confidence - 1e-12
+    if min_lift is not None:
+        keep &= r["lift"] >= min_lift
+    r = r[keep].sort_values(
+        ["lift", "confidence", "antecedent", "consequent"], ascending=[False, False, True, True]
+    )
+    r["count"] = r["count"].astype("int64")
+    return r[list(RULE_COLUMNS)].reset_index(drop=True)
+
+
+def _candidate_rules(sets: pd.DataFrame) -> list[pd.DataFrame]:
+    """Per frequent itemset of 2 or 3, one rule per item as consequent, with the counts."""
     count = dict(zip(sets["itemset"], sets["count"], strict=True))
     big = sets[sets["size"] >= 2]
     rules = []
@@ -166,21 +181,15 @@ def association_rules(
                     }
                 )
             )
-    rules = [r for r in rules if not r.empty]
-    if not rules:
-        return _empty_rules()
-    r = pd.concat(rules, ignore_index=True)
+    return [r for r in rules if not r.empty]
+
+
+def _measure(r: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Add support, confidence and lift (as in arules) from the counts over ``n`` baskets."""
     r["support"] = r["count"] / n
     r["confidence"] = r["count"] / r["_ante"]
     r["lift"] = r["confidence"] / (r["_cons"] / n)
-    keep = r["confidence"] >= min_confidence - 1e-12
-    if min_lift is not None:
-        keep &= r["lift"] >= min_lift
-    r = r[keep].sort_values(
-        ["lift", "confidence", "antecedent", "consequent"], ascending=[False, False, True, True]
-    )
-    r["count"] = r["count"].astype("int64")
-    return r[list(RULE_COLUMNS)].reset_index(drop=True)
+    return r
 
 
 def _basket_lines(baskets: Any, basket_col: str, item_col: str) -> ir.Table:
