@@ -53,7 +53,7 @@ from kehu.analytics.uplift import diff_proportions, variance_from_sums, welch_di
 from kehu.exceptions import ConflictError, NotFoundError, SchemaError
 from kehu.services import audit, export
 from kehu.services.access import Actor, require
-from kehu.services.customers import _filtered  # the customer list's selection, not a copy
+from kehu.services.customers.selection import filtered  # the list's selection, not a copy
 from kehu.services.loyalty import CANCELLED, serialise_writes
 from kehu.services.privacy import mask_customer
 from kehu.store.models import Campaign, CampaignMember, Consent, Customer, Order, utcnow
@@ -99,7 +99,7 @@ def _validate_target(session: Session, actor: Actor, target: dict[str, Any]) -> 
 
 
 def _selection(session: Session, actor: Actor, target: dict[str, Any]):
-    stmt, _order = _filtered(
+    stmt, _order = filtered(
         session,
         actor,
         classes=target.get("classes"),
