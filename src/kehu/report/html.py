@@ -87,13 +87,13 @@ def _environment():
 
 
 def _context(data: ReportData, lang: str) -> dict[str, Any]:
+    """The template's context: the run's facts, the headline figures and the sections."""
+
     def t(key: str) -> str:
         return text(key, lang)
 
-    cust = data.customers
     run = data.run_info or {}
-    sections: list[dict[str, Any]] = []
-    ctx: dict[str, Any] = {
+    return {
         "lang": lang,
         "t": t,
         "title": data.title or t("report_title"),
@@ -102,79 +102,55 @@ def _context(data: ReportData, lang: str) -> dict[str, Any]:
         "window_days": run.get("window_days"),
         "plotly_js": charts.plotly_js(),
         "headline": _headline(data, lang),
-        "sections": sections,
+        "sections": [*_customer_sections(data, lang), *_trade_sections(data, lang)],
     }
 
-    if data.import_summary and data.import_summary.get("describe"):
-        sections.append(
-            {
-                "id": "import",
-                "title": t("sec_import"),
-                "lines": list(data.import_summary["describe"]),
-            }
-        )
 
+def _customer_sections(data: ReportData, lang: str) -> list[dict[str, Any]]:
+    """Who the customers are: the import, class sizes, RFM, profiles, migration, cohorts."""
+    cust, out = data.customers, []
+    if data.import_summary and data.import_summary.get("describe"):
+        lines = list(data.import_summary["describe"])
+        out.append({"id": "import", "title": text("sec_import", lang), "lines": lines})
     sizes = _class_sizes(data, lang)
     if sizes:
-        sections.append({"id": "classes", "title": t("sec_classes"), "charts": sizes, "grid": True})
-
+        out.append(
+            {"id": "classes", "title": text("sec_classes", lang), "charts": sizes, "grid": True}
+        )
     if {"r_score", "f_score", "monetary"} <= set(cust.columns) and len(cust):
-        sections.append(
-            {
-                "id": "rfm-heat",
-                "title": t("sec_rfm_heat"),
-                "charts": [charts.rfm_heatmaps(cust, lang, "chart-rfm-heat")],
-            }
-        )
-
+        heat = charts.rfm_heatmaps(cust, lang, "chart-rfm-heat")
+        out.append({"id": "rfm-heat", "title": text("sec_rfm_heat", lang), "charts": [heat]})
     if data.profiles:
-        sections.append(
-            {"id": "profiles", "title": t("sec_profiles"), "tables": _profiles(data, lang)}
-        )
-
+        tables = _profiles(data, lang)
+        out.append({"id": "profiles", "title": text("sec_profiles", lang), "tables": tables})
     if data.migration is not None and len(data.migration):
-        sections.append(_migration(data, lang))
-
+        out.append(_migration(data, lang))
     if data.cohorts is not None and len(data.cohorts):
-        sections.append(_cohorts(data.cohorts, lang))
+        out.append(_cohorts(data.cohorts, lang))
+    return out
 
-    if data.products:
-        sections.append(_products(data.products, lang))
 
+def _trade_sections(data: ReportData, lang: str) -> list[dict[str, Any]]:
+    """What they buy and will buy: products, categories, predictions, KPIs, timing; the method."""
+    out = [_products(data.products, lang)] if data.products else []
     if data.category_preference is not None and len(data.category_preference):
         cp = data.category_preference.head(20)
-        sections.append(
-            {
-                "id": "categories",
-                "title": t("sec_categories"),
-                "charts": [
-                    charts.hbars(
-                        [label("category", c, lang) for c in cp["category"]],
-                        cp["share"].fillna(0),
-                        title=header("revenue_share", lang),
-                        div_id="chart-categories",
-                        fmt=".0%",
-                    )
-                ],
-            }
+        bars = charts.hbars(
+            [label("category", c, lang) for c in cp["category"]],
+            cp["share"].fillna(0),
+            title=header("revenue_share", lang),
+            div_id="chart-categories",
+            fmt=".0%",
         )
-
-    sections.extend(prediction_sections(data.predictions, lang))
-
+        out.append({"id": "categories", "title": text("sec_categories", lang), "charts": [bars]})
+    out.extend(prediction_sections(data.predictions, lang))
     if data.kpis is not None and len(data.kpis):
-        sections.append(_kpis(data.kpis, lang))
-
+        out.append(_kpis(data.kpis, lang))
     if data.timing:
-        sections.append(
-            {
-                "id": "timing",
-                "title": t("sec_timing"),
-                "charts": [charts.timing_bars(data.timing, lang, "chart-timing")],
-            }
-        )
-
-    sections.append(_method(data, lang))
-    return ctx
+        bars = charts.timing_bars(data.timing, lang, "chart-timing")
+        out.append({"id": "timing", "title": text("sec_timing", lang), "charts": [bars]})
+    out.append(_method(data, lang))
+    return out
 
 
 def _headline(data: ReportData, lang: str) -> list[tuple[str, str]]:

@@ -142,27 +142,14 @@ def refresh(
 ) -> RefreshResult:
     """Classify every customer from the store's orders and record a run.
 
-    Parameters
-    ----------
-    factory
-        Session factory of the store.
-    actor
-        Who runs it (needs ``refresh.run``).
-    settings
-        Analysis settings (classifier parameters, window, custom segments), as
-        for ``kehu analyze``.
-    as_of
-        The date classes are computed at; default the day after the last order.
-    names
-        Classifiers to run; default the rule classifiers (plus custom segments
-        when the settings define some).
-    on_step
-        Called with each step's name (``read``, ``classify``, ``predict``,
-        ``write``, ``done``) as it starts.
-    revisit_rules
-        :class:`~kehu.services.followups.RevisitRule` s that create tasks for
-        the run's classes; default the settings' ``revisit`` section, else
-        :data:`~kehu.services.followups.DEFAULT_REVISIT_RULES`; ``()`` for none.
+    ``factory`` is the store's session factory; ``actor`` needs ``refresh.run``.
+    ``settings`` are the analysis settings, as for ``kehu analyze``; ``as_of`` defaults
+    to the day after the last order; ``names`` to the rule classifiers (plus custom
+    segments when the settings define some).  ``on_step`` is called with each step's
+    name (``read``, ``classify``, ``predict``, ``write``, ``done``) as it starts.
+    ``revisit_rules`` (:class:`~kehu.services.followups.RevisitRule`) create tasks for
+    the run's classes: default the settings' ``revisit`` section, else
+    :data:`~kehu.services.followups.DEFAULT_REVISIT_RULES`; ``()`` for none.
 
     Raises
     ------
@@ -176,11 +163,7 @@ def refresh(
     """
     require(actor, "refresh.run")
     settings = settings or Settings()
-    if revisit_rules is None and settings.revisit is not None:
-        from kehu.services.followups import revisit_rules_from_config
-
-        # checked before the run is recorded: a bad rule stops the refresh at once
-        revisit_rules = revisit_rules_from_config(settings.revisit, "revisit")
+    revisit_rules = _revisit_rules(settings, revisit_rules)
     interrupted = mark_interrupted(factory)
     run_id, prev_id = _claim(factory, actor, settings)
     engine = factory.kw["bind"]
@@ -199,47 +182,82 @@ def refresh(
     heartbeat = _Heartbeat(engine, run_id, every=HEARTBEAT_SECONDS)
     try:
         step("read")
-        duck, skipped = read_store(engine)
+        duck, found = read_store(engine)
+        skipped.update(found)
         notes.extend(_skip_notes(skipped))
         step("classify")
-        table, fitted, day = _classify(duck, settings, as_of, names)
-        rows = table.to_pyarrow().to_pylist()
+        rows, fitted, day = _classified_rows(duck, settings, as_of, names)
         step("predict")
-        predicted, predict_notes = _predict(duck, day, settings, run_id)
-        notes.extend(predict_notes)
-        for r in rows:
-            r.update(predicted.get(r["customer_id"], ()))
+        _add_predictions(rows, duck, day, settings, run_id, notes)
         step("write")
-        with factory() as session, session.begin():
-            result, values = _write(session, run_id, prev_id, rows, fitted, day, actor)
-            result.tasks = _revisit(session, run_id, revisit_rules)
-            extra = {"notes": notes, "skipped": skipped, "revisit_tasks": result.tasks}
-            _finish(session, run_id, values, extra)
-        try:  # SQLite plans the lists over the new results knowing their sizes
-            analyse(engine)
-        except SQLAlchemyError:  # the run has succeeded; the plans are only slower
-            log.warning("refresh run %s: ANALYZE failed", run_id, exc_info=True)
-        result.notes = notes
+        written = (rows, fitted, day)
+        result = _record(factory, run_id, prev_id, written, actor, revisit_rules, notes, skipped)
         result.interrupted = interrupted
-        result.skipped_lines = sum(skipped.values())
         step("done")
         return result
     except Exception as exc:
-        message = _failure_message(current, exc, run_id)
-        if _user_facing(exc):  # the user's to fix (no orders, bad settings): not a server fault
-            log.info("refresh run %s failed in the %s step: %s", run_id, current, exc)
-        else:
-            log.exception("refresh run %s failed in the %s step", run_id, current)
-        _record_failure(factory, run_id, message, notes, skipped)
-        if _user_facing(exc):
+        error = _failed(factory, run_id, current, exc, notes, skipped)
+        if error is exc:
             raise
-        raise RefreshFailedError(message, run_id) from exc
+        raise error from exc
     except BaseException:  # Ctrl-C, SystemExit: the run stops here, say so at once
         _record_failure(factory, run_id, INTERRUPTED, notes, skipped)
         raise
     finally:
         heartbeat.stop()
         _ACTIVE_RUNS.discard(run_id)
+
+
+def _revisit_rules(settings: Settings, given: Sequence[Any] | None) -> Sequence[Any] | None:
+    """The rules given, else the settings' ``revisit`` section (checked before the run is
+    recorded: a bad rule stops the refresh at once), else the default (``None``)."""
+    if given is None and settings.revisit is not None:
+        from kehu.services.followups import revisit_rules_from_config
+
+        return revisit_rules_from_config(settings.revisit, "revisit")
+    return given
+
+
+def _record(factory, run_id, prev_id, written, actor, revisit_rules, notes, skipped):
+    """Write the run's results and switch it to succeeded, in one transaction."""
+    rows, fitted, day = written
+    with factory() as session, session.begin():
+        result, values = _write(session, run_id, prev_id, rows, fitted, day, actor)
+        result.tasks = _revisit(session, run_id, revisit_rules)
+        extra = {"notes": notes, "skipped": skipped, "revisit_tasks": result.tasks}
+        _finish(session, run_id, values, extra)
+    try:  # SQLite plans the lists over the new results knowing their sizes
+        analyse(factory.kw["bind"])
+    except SQLAlchemyError:  # the run has succeeded; the plans are only slower
+        log.warning("refresh run %s: ANALYZE failed", run_id, exc_info=True)
+    result.notes = notes
+    result.skipped_lines = sum(skipped.values())
+    return result
+
+
+def _failed(factory, run_id: int, step: str, exc: Exception, notes, skipped) -> Exception:
+    """Record the run as failed; the exception to raise (the user's own, or a safe one)."""
+    message = _failure_message(step, exc, run_id)
+    if _user_facing(exc):  # the user's to fix (no orders, bad settings): not a server fault
+        log.info("refresh run %s failed in the %s step: %s", run_id, step, exc)
+    else:
+        log.exception("refresh run %s failed in the %s step", run_id, step)
+    _record_failure(factory, run_id, message, notes, skipped)
+    return exc if _user_facing(exc) else RefreshFailedError(message, run_id)
+
+
+def _classified_rows(duck, settings: Settings, as_of, names) -> tuple[list[dict], list, dt.date]:
+    """Every customer's classes as rows, the fitted classifiers and the as-of date."""
+    table, fitted, day = _classify(duck, settings, as_of, names)
+    return table.to_pyarrow().to_pylist(), fitted, day
+
+
+def _add_predictions(rows, duck, day: dt.date, settings: Settings, run_id: int, notes) -> None:
+    """Each row gets its customer's prediction scores; what was skipped goes to ``notes``."""
+    predicted, predict_notes = _predict(duck, day, settings, run_id)
+    notes.extend(predict_notes)
+    for r in rows:
+        r.update(predicted.get(r["customer_id"], ()))
 
 
 def _classify(duck, settings, as_of, names):

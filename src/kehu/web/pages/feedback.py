@@ -75,51 +75,10 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     lang = language(request)
-    filt = _filters(request)
-    f = filt.data if filt.ok else FilterForm()
-    workspace = _workspace(request)
-    names = feedback.category_names(workspace) if workspace is not None else []
-    if filt.ok and f.category and names and f.category not in names:
-        filt = filt.error("category", "web_fb_err_category")
-        f = FilterForm()
-    since = dt.datetime.combine(f.since, dt.time()) if f.since else None
-    until = dt.datetime.combine(f.until + dt.timedelta(days=1), dt.time()) if f.until else None
+    filt, f, names = _checked_filters(request)
     with request.app.state.sessions() as db:
-        items, total = feedback.list_feedback(
-            db,
-            actor=actor,
-            code=f.customer,
-            category=f.category,
-            sentiment=f.sentiment,
-            since=since,
-            until=until,
-            page=min(f.page, 100_000),
-            page_size=PAGE_SIZE,
-        )
-        window = {"since": f.since, "until": f.until + dt.timedelta(days=1) if f.until else None}
-        by_category = feedback.feedback_report(db, actor=actor, by=["category"], **window)
-        by_class = feedback.feedback_report(
-            db, actor=actor, by=["class"], classifier=f.classifier, **window
-        )
-        by_period = feedback.feedback_report(
-            db, actor=actor, by=["period"], period=f.period, **window
-        )
-        surveys = {
-            name: {
-                "period": feedback.survey_scores(
-                    db, actor=actor, survey=name, by=["period"], period=f.period, **window
-                ),
-                "class": feedback.survey_scores(
-                    db,
-                    actor=actor,
-                    survey=name,
-                    by=["class"],
-                    classifier=f.classifier,
-                    **window,
-                ),
-            }
-            for name in feedback.SURVEYS
-        }
+        items, total = _inbox(db, actor, f)
+        reports = _reports(db, actor, f)
     if filt.errors and status_code == 200:
         status_code = 422
     forms = {
@@ -145,16 +104,74 @@ def _page(
         sentiments=SENTIMENTS,
         sentiment_options=[(s, texts.text(f"web_fb_sent_{s}", lang)) for s in SENTIMENTS],
         period_options=[(p, texts.text(f"web_fb_period_{p}", lang)) for p in PERIODS],
-        by_category=by_category,
-        by_class=by_class,
-        by_period=by_period,
-        surveys=surveys,
+        **reports,
         classifier=f.classifier,
         classifier_options=[(c, i18n.header(c, lang)) for c in feedback.CLASS_COLUMNS],
-        figures=_figures(by_category, by_period, by_class, surveys, f.classifier, lang),
+        figures=_figures(**reports, classifier=f.classifier, lang=lang),
         failed={k: v for k, v in (corrections or {}).items() if k not in {i["id"] for i in items}},
         category_name=lambda n: _category(n, lang),
     )
+
+
+def _checked_filters(request: Request) -> tuple[Checked[FilterForm], FilterForm, list[str]]:
+    """The checked filters, the ones applied (none if refused) and the workspace's categories."""
+    filt = _filters(request)
+    f = filt.data if filt.ok else FilterForm()
+    workspace = _workspace(request)
+    names = feedback.category_names(workspace) if workspace is not None else []
+    if filt.ok and f.category and names and f.category not in names:
+        filt = filt.error("category", "web_fb_err_category")
+        f = FilterForm()
+    return filt, f, names
+
+
+def _window(f: FilterForm) -> dict[str, Any]:
+    """The filter's days as a half-open range: ``until`` is the day after the last day shown."""
+    return {"since": f.since, "until": f.until + dt.timedelta(days=1) if f.until else None}
+
+
+def _inbox(db, actor: Actor, f: FilterForm) -> tuple[list[dict[str, Any]], int]:
+    """The page of feedback the filters select, and how many there are in all."""
+    since = dt.datetime.combine(f.since, dt.time()) if f.since else None
+    until = dt.datetime.combine(f.until + dt.timedelta(days=1), dt.time()) if f.until else None
+    return feedback.list_feedback(
+        db,
+        actor=actor,
+        code=f.customer,
+        category=f.category,
+        sentiment=f.sentiment,
+        since=since,
+        until=until,
+        page=min(f.page, 100_000),
+        page_size=PAGE_SIZE,
+    )
+
+
+def _reports(db, actor: Actor, f: FilterForm) -> dict[str, Any]:
+    """The reports and survey scores over the filter's days, as the template names them."""
+    window = _window(f)
+    by_category = feedback.feedback_report(db, actor=actor, by=["category"], **window)
+    by_class = feedback.feedback_report(
+        db, actor=actor, by=["class"], classifier=f.classifier, **window
+    )
+    by_period = feedback.feedback_report(db, actor=actor, by=["period"], period=f.period, **window)
+    surveys = {
+        name: {
+            "period": feedback.survey_scores(
+                db, actor=actor, survey=name, by=["period"], period=f.period, **window
+            ),
+            "class": feedback.survey_scores(
+                db, actor=actor, survey=name, by=["class"], classifier=f.classifier, **window
+            ),
+        }
+        for name in feedback.SURVEYS
+    }
+    return {
+        "by_category": by_category,
+        "by_class": by_class,
+        "by_period": by_period,
+        "surveys": surveys,
+    }
 
 
 def _category(name: str | None, lang: str) -> str:
