@@ -268,6 +268,7 @@ def analyze(
     if first_day is not None and first_day.date() < before:
         previous = classify_imported(imported, settings=settings, as_of=before)
         prev_table = previous.table.to_pandas()
+        previous.table = to_table(prev_table)  # the migration reads this: no second classification
         store.save(
             run_id_for(before, _fingerprint(imported, settings, clf.RULE_CLASSIFIERS)),
             prev_table,

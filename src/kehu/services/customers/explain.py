@@ -8,20 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kehu.names import LABELLED_CLASS_COLUMNS
+from kehu.names import CLASS_COLUMNS, LABELLED_CLASS_COLUMNS
+from kehu.services.refresh import RESULT_COLUMNS
 from kehu.store.models import ClassificationResult, Customer
 
 #: the result's own columns shown as the customer's scores (the classifiers' scores follow)
-SCORE_COLUMNS = (
-    "recency_days",
-    "orders",
-    "monetary",
-    "avg_order_value",
-    "r_score",
-    "f_score",
-    "m_score",
-    "last_purchase",
-)
+SCORE_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in CLASS_COLUMNS)
 
 
 def current_classes(
