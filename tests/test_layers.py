@@ -46,6 +46,8 @@ FORBIDDEN = {
     # pages call the services, as the API does: never the store's tables, the API or the CLI
     "web": ("typer", "sqlalchemy", "kehu.store", "kehu.api", "kehu.cli", "kehu.warehouse"),
     "api": ("typer", "kehu.cli"),
+    # the CLI is a face: it calls the services (the store only to open and migrate it), never pages
+    "cli": ("fastapi", "starlette", "kehu.web"),
     "report": ("sqlalchemy", "fastapi", "typer", "kehu.store", "kehu.api", "kehu.cli"),
 }
 
