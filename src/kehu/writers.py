@@ -190,11 +190,6 @@ def write_record_rows(path: str | Path, rows: Iterable[Sequence[Any]]) -> Path:
     return write_text(path, BOM + buf.getvalue())
 
 
-def write_rows(path: str | Path, header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Path:
-    """Rows of cells as CSV, text cells neutralised."""
-    return write_bytes(path, csv_bytes(header, rows))
-
-
 # -- cells -----------------------------------------------------------------------------
 
 
